@@ -1,0 +1,58 @@
+"""The ``configgen`` command line: argparse wiring only; each command is its own module."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from configgen import __version__
+from configgen.commands import check, diff, generate, init, validate
+from configgen.diagnostics import print_diagnostics
+from configgen.settings import SettingsError
+
+COMMANDS = {
+    "check": check.run,
+    "diff": diff.run,
+    "generate": generate.run,
+    "init": init.run,
+    "validate": validate.run,
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="configgen",
+        description="Typed Python modules from config.toml and flags.toml.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--project", type=Path, default=Path("."), metavar="DIR",
+        help="the project directory, holding pyproject.toml (default: the current one)",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    sub = commands.add_parser("init", parents=[common], help="write starter inputs and settings")
+    sub.add_argument("dir", nargs="?", type=Path, help="where (default: --project)")
+    commands.add_parser("generate", parents=[common], help="write the generated modules")
+    sub = commands.add_parser("validate", parents=[common], help="check inputs, write nothing")
+    sub.add_argument("files", nargs="*", type=Path, metavar="FILES",
+                     help="TOML files to check (default: those in [tool.configgen])")
+    commands.add_parser("check", parents=[common],
+                        help="exit 1 if generated modules are missing or out of date")
+    commands.add_parser("diff", parents=[common], help="show what 'generate' would change")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code (0 ok, 1 invalid or stale, 2 usage)."""
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except SettingsError as exc:
+        print_diagnostics(exc.diagnostics)
+        return 1
+    except KeyboardInterrupt:
+        print("configgen: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,27 @@
+"""``configgen check``: exit 1 when a generated module is missing or out of date."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from configgen.diagnostics import errors, print_diagnostics
+from configgen.output import read_text
+from configgen.pipeline import render
+from configgen.settings import load_settings
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = load_settings(args.project)
+    generation = render(settings)
+    if not generation.ok:
+        print_diagnostics(errors(generation.diagnostics))
+        return 1
+    ret = 0
+    for path, text in generation.files.items():
+        current = read_text(path)
+        if current != text:
+            state = "missing" if current is None else "out of date"
+            print(f"{settings.shown(path)}: {state}; run 'configgen generate'", file=sys.stderr)
+            ret = 1
+    return ret

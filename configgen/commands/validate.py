@@ -1,0 +1,26 @@
+"""``configgen validate [FILES]``: check the inputs without writing anything."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from configgen.diagnostics import errors, print_diagnostics
+from configgen.pipeline import validate
+from configgen.settings import Settings, load_settings
+
+
+def run(args: argparse.Namespace) -> int:
+    settings: Settings = load_settings(args.project, require_table=not args.files)
+    files: list[tuple[Path, str]] = [(path, path.as_posix()) for path in args.files]
+    if not files:
+        files = [(settings.config, settings.shown(settings.config))]
+    ret = 0
+    for path, shown in files:
+        diagnostics = validate(path, shown, settings.env_prefix)
+        print_diagnostics(diagnostics)
+        if errors(diagnostics):
+            ret = 1
+        else:
+            print(f"{shown}: ok")
+    return ret

@@ -1,0 +1,143 @@
+"""Settings: the one reader of ``[tool.configgen]`` in pyproject.toml, for every door."""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from configgen.diagnostics import Diagnostic
+from configgen.toml_source import read_source
+
+KEYS = ("config", "env-prefix", "flags", "package", "test-helpers")
+CONFIG_MODULE = "configgen_config.py"
+FLAGS_MODULE = "configgen_flags.py"
+TESTING_MODULE = "configgen_testing.py"
+PRODUCTION_ENV = "CONFIGGEN_PRODUCTION"
+
+
+class SettingsError(Exception):
+    """``[tool.configgen]`` is missing or wrong; ``diagnostics`` says where."""
+
+    def __init__(self, diagnostics: list[Diagnostic]) -> None:
+        self.diagnostics = diagnostics
+        super().__init__("\n".join(str(d) for d in diagnostics))
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """Where the inputs are and where the generated modules go; paths are absolute."""
+
+    root: Path
+    config: Path
+    flags: Path | None
+    package: Path
+    env_prefix: str
+    test_helpers: bool
+
+    def shown(self, path: Path) -> str:
+        """*path* relative to the project root, with forward slashes."""
+        try:
+            return path.relative_to(self.root).as_posix()
+        except ValueError:
+            return Path(os.path.relpath(path, self.root)).as_posix()
+
+    @property
+    def outputs(self) -> dict[str, Path]:
+        """The generated modules by role: ``config``, ``flags``, ``testing``."""
+        return {
+            "config": self.package / CONFIG_MODULE,
+            "flags": self.package / FLAGS_MODULE,
+            "testing": self.package / TESTING_MODULE,
+        }
+
+
+def production_build() -> bool:
+    """Whether ``CONFIGGEN_PRODUCTION`` asks for a build without test helpers."""
+    return os.environ.get(PRODUCTION_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _normalise(name: str) -> str:
+    return re.sub(r"[-_.]+", "_", name).lower()
+
+
+def load_settings(root: Path, *, require_table: bool = True) -> Settings:
+    """Read ``[tool.configgen]`` from ``root/pyproject.toml``; raise `SettingsError` if bad."""
+    root = root.resolve()
+    pyproject = root / "pyproject.toml"
+    table: dict[str, Any] = {}
+    project_name = ""
+    positions: dict[str, tuple[int, int]] = {}
+    table_position = (1, 1)
+    if pyproject.is_file():
+        source, problems = read_source(pyproject, "pyproject.toml")
+        if source is None:
+            raise SettingsError(problems)
+        document = source.document
+        project = document.get("project")
+        if isinstance(project, dict) and isinstance(project.get("name"), str):
+            project_name = str(project["name"])
+        tool = document.get("tool")
+        found = tool.get("configgen") if isinstance(tool, dict) else None
+        if found is not None:
+            if not isinstance(found, dict):
+                line, col = source.position(found)
+                raise SettingsError([Diagnostic("pyproject.toml", line, col, "tool.configgen",
+                                                "must be a table")])
+            table_position = source.position(found)
+            table = found.unwrap() if hasattr(found, "unwrap") else dict(found)
+            for key in table:
+                positions[key] = source.position(found[key])
+    if not table and require_table:
+        where = "pyproject.toml" if pyproject.is_file() else f"{pyproject} (missing)"
+        raise SettingsError([Diagnostic(where, 1, 1, "tool.configgen",
+                                        "no [tool.configgen] table: add one, or run 'configgen init'")])
+    problems = []
+
+    def bad(key: str, message: str) -> None:
+        line, col = positions.get(key, table_position)
+        problems.append(Diagnostic("pyproject.toml", line, col, f"tool.configgen.{key}", message))
+
+    for key in table:
+        if key not in KEYS:
+            close = difflib.get_close_matches(key, KEYS, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            bad(key, f"unknown setting{hint}; known settings: {', '.join(KEYS)}")
+
+    def text(key: str, default: str) -> str:
+        value = table.get(key, default)
+        if not isinstance(value, str):
+            bad(key, f"must be a string, not {type(value).__name__}")
+            return default
+        return value
+
+    config = root / text("config", "config.toml")
+    flags_text = text("flags", "flags.toml")
+    flags: Path | None = root / flags_text
+    if "flags" in table and flags is not None and not flags.is_file():
+        bad("flags", f"the flags file {flags_text} does not exist")
+    elif not flags.is_file():
+        flags = None
+    module_name = _normalise(project_name)
+    if "package" in table:
+        package = root / text("package", ".")
+    else:
+        candidates = [root / "src" / module_name, root / module_name] if module_name else []
+        package = next((c for c in candidates if c.is_dir()), root)
+    if "package" in table and not package.is_dir():
+        bad("package", f"the package directory {table['package']} does not exist")
+    default_prefix = f"{module_name.upper()}_" if module_name else ""
+    env_prefix = text("env-prefix", default_prefix)
+    if env_prefix and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", env_prefix):
+        bad("env-prefix", f"'{env_prefix}' cannot start an environment variable name")
+    test_helpers = table.get("test-helpers", True)
+    if not isinstance(test_helpers, bool):
+        bad("test-helpers", f"must be true or false, not {test_helpers!r}")
+        test_helpers = True
+    if problems:
+        raise SettingsError(problems)
+    return Settings(root=root, config=config, flags=flags, package=package,
+                    env_prefix=env_prefix, test_helpers=test_helpers)
