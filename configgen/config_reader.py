@@ -134,6 +134,11 @@ def _coerce(declared: FieldType, value: Any) -> Any:
     return value
 
 
+def article(spelling: str) -> str:
+    """``int`` -> ``an int``; ``list[str]`` -> ``a list[str]``."""
+    return f"an {spelling}" if spelling[:1] in "aeiou" else f"a {spelling}"
+
+
 def _plain(item: Any) -> Any:
     value = item.unwrap() if hasattr(item, "unwrap") else item
     return value
@@ -167,12 +172,16 @@ class _Reader:
         self.problems.append(Diagnostic(self.source.display_path, line, col, key, message))
 
     def position(self, item: Any) -> tuple[int, int]:
-        line, col = self.source.position(item)
-        if (line, col) == (1, 1) and isinstance(item, (tomlkit.items.Table, tomlkit.items.InlineTable)):
+        """Where *item* starts; a table made by dotted keys is where its first key is."""
+        found = self.source.locate(item)
+        if found is not None:
+            return found
+        if isinstance(item, _MergedTable):
+            return self.position(item.parts[0])
+        if isinstance(item, (tomlkit.items.Table, tomlkit.items.InlineTable)):
             for child in item.value.values():
-                if self.source.position(child) != (1, 1):
-                    return self.source.position(child)
-        return line, col
+                return self.position(child)
+        return 1, 1
 
     def comment_position(self, item: Any, comment: str, offset: int) -> tuple[int, int]:
         line, col = self.position(item)
@@ -342,11 +351,11 @@ class _Reader:
                 inferred = hint
             if hint is not None:
                 if isinstance(hint, MapOf):
-                    self.error(line, col, dotted, f"type hint '{found.type}' is for map tables; this key is a {inferred.spelling}")
+                    self.error(line, col, dotted, f"type hint '{found.type}' is for map tables; this key is {article(inferred.spelling)}")
                     return None
                 if not _widen(hint, inferred):
                     self.error(line, col, dotted,
-                               f"type hint '{found.type}' does not match the value, which is a {inferred.spelling}")
+                               f"type hint '{found.type}' does not match the value, which is {article(inferred.spelling)}")
                     return None
                 inferred = hint
                 default = _coerce(hint, default)
@@ -368,6 +377,11 @@ class _Reader:
                 part.replace("-", "_").upper() for part in path)
             if not _ENV_NAME.match(env):
                 self.error(line, col, dotted, f"'{env}' is not a valid environment variable name")
+                return None
+            if env == f"{self.env_prefix}CONFIG_FILE":
+                self.error(line, col, dotted,
+                           f"'{dotted}' reads {env}, which names the config file for load_config(); "
+                           "rename it or give it an 'env:' directive")
                 return None
             if env in self.env_vars:
                 other, other_line = self.env_vars[env]
@@ -422,9 +436,9 @@ class _Reader:
             if value_type is None:
                 value_type, first_key = found, entry_key
             elif not _widen(value_type, found):
-                where = f"'{first_key}' is a {value_type.spelling}" if first_key else f"the hint says {value_type.spelling}"
+                where = f"'{first_key}' is {article(value_type.spelling)}" if first_key else f"the hint says {value_type.spelling}"
                 self.error(entry_line, entry_col, f"{dotted}.{entry_key}",
-                           f"map values differ in type: '{entry_key}' is a {found.spelling}, {where}")
+                           f"map values differ in type: '{entry_key}' is {article(found.spelling)}, {where}")
                 return None, None
             values[entry_key] = entry_value
         assert value_type is not None
@@ -547,7 +561,7 @@ def _rules_of(reader: _Reader, found: directives.Directives, field_type: FieldTy
     for rule, text in found.rules:
         if rule in ("min", "max"):
             if kind in ("bool", "datetime", "date", "time") or isinstance(field_type, SectionRef):
-                reader.error(line, col, dotted, f"'{rule}' does not apply to a {field_type.spelling}")
+                reader.error(line, col, dotted, f"'{rule}' does not apply to {article(field_type.spelling)}")
                 return None
             number = _number(text)
             if number is None:
@@ -563,7 +577,7 @@ def _rules_of(reader: _Reader, found: directives.Directives, field_type: FieldTy
             values[rule] = float(number) if kind == "float" else number
         elif rule == "pattern":
             if kind != "str":
-                reader.error(line, col, dotted, f"'pattern' applies to strings; this key is a {field_type.spelling}")
+                reader.error(line, col, dotted, f"'pattern' applies to strings; this key is {article(field_type.spelling)}")
                 return None
             try:
                 re.compile(text)
@@ -573,7 +587,7 @@ def _rules_of(reader: _Reader, found: directives.Directives, field_type: FieldTy
             values["pattern"] = text
         else:
             if kind != "str":
-                reader.error(line, col, dotted, f"'oneof' applies to strings; this key is a {field_type.spelling}")
+                reader.error(line, col, dotted, f"'oneof' applies to strings; this key is {article(field_type.spelling)}")
                 return None
             choices = tuple(choice.strip() for choice in text.split("|"))
             if any(not choice for choice in choices) or len(set(choices)) != len(choices):

@@ -149,12 +149,34 @@ def scalar(value: object) -> Expr:
     if isinstance(value, str):
         return Atom(string(value))
     if isinstance(value, datetime.datetime):
-        return call("datetime.datetime.fromisoformat", Atom(string(value.isoformat())))
+        parts = [value.year, value.month, value.day, value.hour, value.minute, value.second]
+        return _clock("datetime.datetime", parts, value.microsecond, value.utcoffset())
     if isinstance(value, datetime.date):
-        return call("datetime.date.fromisoformat", Atom(string(value.isoformat())))
+        return call("datetime.date", *(Atom(str(n)) for n in (value.year, value.month, value.day)))
     if isinstance(value, datetime.time):
-        return call("datetime.time.fromisoformat", Atom(string(value.isoformat())))
+        parts = [value.hour, value.minute, value.second]
+        return _clock("datetime.time", parts, value.microsecond, value.utcoffset())
     raise TypeError(f"not a TOML scalar: {value!r}")
+
+
+def _clock(
+    func: str, parts: list[int], microsecond: int, offset: datetime.timedelta | None
+) -> Expr:
+    """A datetime or time constructor call: constant, so fit for a dataclass default."""
+    arguments = [Atom(str(n)) for n in parts + ([microsecond] if microsecond else [])]
+    if offset is None:
+        return call(func, *arguments)
+    seconds = int(offset.total_seconds())
+    if seconds == 0:
+        delta = "0"
+    elif seconds % 3600 == 0:
+        delta = f"hours={seconds // 3600}"
+    elif seconds % 60 == 0:
+        delta = f"minutes={seconds // 60}"
+    else:
+        delta = f"seconds={seconds}"
+    zone = Atom(f"datetime.timezone(datetime.timedelta({delta}))")
+    return call(func, *arguments, tzinfo=zone)
 
 
 def docstring(text: str, indent: str) -> str:

@@ -72,9 +72,13 @@ class SourceFile:
 
     def position(self, item: object) -> tuple[int, int]:
         """Return the 1-based (line, column) where *item* starts, or (1, 1) if unknown."""
+        return self.locate(item) or (1, 1)
+
+    def locate(self, item: object) -> tuple[int, int] | None:
+        """Return the 1-based (line, column) where *item* starts, if it was recorded."""
         span = self._spans.get(id(item))
         if span is None:
-            return 1, 1
+            return None
         index = span[0]
         while index < len(self.text) and self.text[index] in " \t\r\n":
             index += 1
