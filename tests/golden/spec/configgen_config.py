@@ -199,7 +199,7 @@ def _ListOf(item: _Kind) -> _Kind:
             return from_toml(_toml_value(text))
         if not text:
             return ()
-        return tuple(item.from_env(part) for part in text.split(","))
+        return tuple(item.from_env(part.strip()) for part in text.split(","))
 
     hint = "a TOML array or comma-separated values"
     return _Kind(f"list[{item.expected}]", from_toml, from_env, hint)
@@ -415,6 +415,8 @@ def _where(path: str, text: str, key: str) -> str:
         stripped = line.strip()
         if stripped.startswith("[") and not stripped.startswith("[["):
             table = _plain_key(stripped[1:].split("]", 1)[0])
+            if table == key or table.startswith(f"{key}."):
+                return f"{path}:{number}"
         elif "=" in stripped and not stripped.startswith("#"):
             name = _plain_key(stripped.split("=", 1)[0])
             if (f"{table}.{name}" if table else name) == key:
