@@ -148,7 +148,8 @@ def parse_source(text: str, shown_as: str) -> tuple[SourceFile | None, list[Diag
         document = parser.parse()
     except tomlkit.exceptions.ParseError as exc:
         message = str(exc).rsplit(" at line ", 1)[0]
-        return None, [Diagnostic(shown_as, exc.line, exc.col, "", f"invalid TOML: {message}")]
+        # tomlkit counts columns from 0
+        return None, [Diagnostic(shown_as, exc.line, exc.col + 1, "", f"invalid TOML: {message}")]
     except tomlkit.exceptions.TOMLKitError as exc:  # errors raised outside the parser proper
         return None, [Diagnostic(shown_as, 1, 1, "", f"invalid TOML: {exc}")]
     return SourceFile(shown_as, text, document, parser.spans), []

@@ -11,10 +11,10 @@ from configgen.config_reader import read_config
 CASES = {
     "toml syntax error": (
         'a = 1\nb = "unterminated\n',
-        "config.toml:2:17: invalid TOML: Control characters (codes less than 0x1f and 0x7f)"
+        "config.toml:2:18: invalid TOML: Control characters (codes less than 0x1f and 0x7f)"
         " are not allowed in strings, use \\u000a instead",
     ),
-    "unclosed table header": ("[server\nport = 1\n", "config.toml:1:7: invalid TOML: Unexpected character: '\\n'"),
+    "unclosed table header": ("[server\nport = 1\n", "config.toml:1:8: invalid TOML: Unexpected character: '\\n'"),
     "empty file": ("", "config.toml:1:1: the file has no keys: a config.toml needs at least one key"),
     "only comments": ("# nothing\n", "config.toml:1:1: the file has no keys: a config.toml needs at least one key"),
     "mixed-type array": (

@@ -1,0 +1,61 @@
+"""``[tool.configgen]``: one reader, defaults, and located errors for a bad table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from configgen.settings import SettingsError, load_settings
+
+
+def _settings_error(tmp_path: Path, text: str) -> list[str]:
+    (tmp_path / "pyproject.toml").write_text(text)
+    with pytest.raises(SettingsError) as info:
+        load_settings(tmp_path)
+    return [str(d) for d in info.value.diagnostics]
+
+
+def test_defaults_from_project_name(tmp_path: Path) -> None:
+    (tmp_path / "src" / "my_app").mkdir(parents=True)
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "My-App"\n[tool.configgen]\n')
+    # an empty table is still the table: the defaults apply
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "My-App"\n[tool.configgen]\nconfig = "config.toml"\n')
+    settings = load_settings(tmp_path)
+    assert settings.package == (tmp_path / "src" / "my_app").resolve()
+    assert settings.env_prefix == "MY_APP_"
+    assert settings.config == tmp_path.resolve() / "config.toml"
+    assert settings.flags is None
+    assert settings.test_helpers is True
+
+
+def test_unknown_key(tmp_path: Path) -> None:
+    assert _settings_error(tmp_path, '[tool.configgen]\nconfig = "c.toml"\nenv_prefix = "X_"\n') == [
+        "pyproject.toml:3:1: tool.configgen.env_prefix: unknown setting (did you mean 'env-prefix'?);"
+        " known settings: config, env-prefix, flags, package, test-helpers"
+    ]
+
+
+def test_wrong_types_and_missing_paths(tmp_path: Path) -> None:
+    assert _settings_error(
+        tmp_path,
+        '[tool.configgen]\nconfig = 1\npackage = "src/nope"\ntest-helpers = "no"\nflags = "f.toml"\nenv-prefix = "1X"\n',
+    ) == [
+        "pyproject.toml:2:1: tool.configgen.config: must be a string, not int",
+        "pyproject.toml:5:1: tool.configgen.flags: the flags file f.toml does not exist",
+        "pyproject.toml:3:1: tool.configgen.package: the package directory src/nope does not exist",
+        "pyproject.toml:6:1: tool.configgen.env-prefix: '1X' cannot start an environment variable name",
+        "pyproject.toml:4:1: tool.configgen.test-helpers: must be true or false, not 'no'",
+    ]
+
+
+def test_not_a_table(tmp_path: Path) -> None:
+    assert _settings_error(tmp_path, '[tool]\nconfiggen = "yes"\n') == [
+        "pyproject.toml:2:1: tool.configgen: must be a table"
+    ]
+
+
+def test_broken_pyproject(tmp_path: Path) -> None:
+    assert _settings_error(tmp_path, "[tool.configgen\n") == [
+        "pyproject.toml:1:16: invalid TOML: Unexpected character: '\\n'"
+    ]
