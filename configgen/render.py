@@ -168,6 +168,13 @@ def entry_specs(section: Section) -> list[pyexpr.Expr]:
     return specs
 
 
+def section_spec(section: Section) -> pyexpr.Expr:
+    """The loader's entry for one section: its path, its parent's, its attribute, its class."""
+    parent = ".".join(section.path[:-1])
+    return pyexpr.tuple_of([pyexpr.Atom(pyexpr.string(text)) for text in (section.dotted, parent, section.name)]
+                           + [pyexpr.Atom(section.class_name)])
+
+
 def render_config(schema: ConfigSchema, *, source_hash: str) -> str:
     """The text of ``configgen_config.py`` for *schema*."""
     classes = schema.classes()
@@ -214,7 +221,8 @@ def render_config(schema: ConfigSchema, *, source_hash: str) -> str:
         "source_hash": source_hash,
         "snake": _snake,
         "entry_specs": entry_specs,
-        "section_of": lambda field: owners[id(field)],
+        "field_specs": lambda fields: [field_spec(f, owners[id(f)]) for f in fields],
+        "section_specs": lambda sections: [section_spec(s) for s in sections],
         "scalar_kind": scalar_kind,
     }
     return environment().get_template("config.py.j2").render(context)
