@@ -29,7 +29,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
-        "--project", type=Path, default=Path("."), metavar="DIR",
+        "--project",
+        type=Path,
+        default=Path("."),
+        metavar="DIR",
         help="the project directory, holding pyproject.toml (default: the current one)",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -37,10 +40,16 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("dir", nargs="?", type=Path, help="where (default: --project)")
     commands.add_parser("generate", parents=[common], help="write the generated modules")
     sub = commands.add_parser("validate", parents=[common], help="check inputs, write nothing")
-    sub.add_argument("files", nargs="*", type=Path, metavar="FILES",
-                     help="TOML files to check (default: those in [tool.configgen])")
-    commands.add_parser("check", parents=[common],
-                        help="exit 1 if generated modules are missing or out of date")
+    sub.add_argument(
+        "files",
+        nargs="*",
+        type=Path,
+        metavar="FILES",
+        help="TOML files to check (default: those in [tool.configgen])",
+    )
+    commands.add_parser(
+        "check", parents=[common], help="exit 1 if generated modules are missing or out of date"
+    )
     commands.add_parser("diff", parents=[common], help="show what 'generate' would change")
     return parser
 

@@ -33,8 +33,19 @@ INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 # Names the generated module defines or uses inside class bodies; a field or class
 # with one of these names would shadow it.
 RESERVED_FIELD_NAMES = frozenset(
-    {"bool", "dataclasses", "datetime", "dict", "float", "int", "list", "Mapping", "str",
-     "tuple", "typing"}
+    {
+        "bool",
+        "dataclasses",
+        "datetime",
+        "dict",
+        "float",
+        "int",
+        "list",
+        "Mapping",
+        "str",
+        "tuple",
+        "typing",
+    }
 )
 RESERVED_CLASS_NAMES = frozenset(
     {"ConfigError", "ConfigProblem", "Mapping", "Any", "Callable", "NamedTuple"}
@@ -44,7 +55,9 @@ _ASCII_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _HINT = re.compile(r"\s*(list|dict)\s*\[(.*)\]\s*\Z")
 
 
-def read_config(path: Path, shown_as: str, env_prefix: str) -> tuple[ConfigSchema | None, list[Diagnostic]]:
+def read_config(
+    path: Path, shown_as: str, env_prefix: str
+) -> tuple[ConfigSchema | None, list[Diagnostic]]:
     """Read config.toml at *path* (shown to users as *shown_as*) into a schema."""
     source, problems = read_source(path, shown_as)
     if source is None:
@@ -214,7 +227,11 @@ class _Reader:
 
     def members(self, container: Any) -> list[tuple[str, Any]]:
         """The keys of a table in document order, out-of-order table parts merged."""
-        body = container.value.body if isinstance(container, (tomlkit.items.Table, tomlkit.items.InlineTable)) else container.body
+        body = (
+            container.value.body
+            if isinstance(container, (tomlkit.items.Table, tomlkit.items.InlineTable))
+            else container.body
+        )
         seen: dict[str, list[Any]] = {}
         for key, item in body:
             if key is None or isinstance(item, (tomlkit.items.Whitespace, tomlkit.items.Comment)):
@@ -243,96 +260,190 @@ class _Reader:
     def check_name(self, key: str, dotted: str, line: int, col: int) -> str | None:
         name = key.replace("-", "_")
         if not _ASCII_IDENTIFIER.match(name):
-            self.error(line, col, dotted,
-                       f"key '{key}' is not a valid Python identifier (after '-' -> '_': '{name}'); "
-                       "use letters, digits, '_' and '-', not starting with a digit")
+            self.error(
+                line,
+                col,
+                dotted,
+                f"key '{key}' is not a valid Python identifier (after '-' -> '_': '{name}'); "
+                "use letters, digits, '_' and '-', not starting with a digit",
+            )
             return None
         if keyword.iskeyword(name):
-            self.error(line, col, dotted, f"key '{key}' is a Python keyword; rename it (e.g. '{name}_')")
+            self.error(
+                line, col, dotted, f"key '{key}' is a Python keyword; rename it (e.g. '{name}_')"
+            )
             return None
         if name.startswith("__"):
             self.error(line, col, dotted, f"key '{key}' starts with '__', which Python reserves")
             return None
         if name in RESERVED_FIELD_NAMES:
-            self.error(line, col, dotted,
-                       f"key '{key}' would shadow the name '{name}' that the generated module uses; rename it")
+            self.error(
+                line,
+                col,
+                dotted,
+                f"key '{key}' would shadow the name '{name}' that the generated module uses; rename it",
+            )
             return None
         return name
 
     def claim_class(self, class_name: str, dotted: str, line: int, col: int) -> bool:
         if class_name in RESERVED_CLASS_NAMES:
-            self.error(line, col, dotted,
-                       f"table [{dotted}] would generate class {class_name}, a name the generated module already defines")
+            self.error(
+                line,
+                col,
+                dotted,
+                f"table [{dotted}] would generate class {class_name}, a name the generated module already defines",
+            )
             return False
         if class_name in self.class_names:
             other, other_line = self.class_names[class_name]
-            self.error(line, col, dotted,
-                       f"table [{dotted}] would generate class {class_name}, like [{other}] at line {other_line}; rename one")
+            self.error(
+                line,
+                col,
+                dotted,
+                f"table [{dotted}] would generate class {class_name}, like [{other}] at line {other_line}; rename one",
+            )
             return False
         self.class_names[class_name] = (dotted, line)
         return True
 
-    def section(self, container: Any, path: tuple[str, ...], key: str, name: str, class_name: str,
-                line: int, col: int, doc: str, is_entry: bool) -> Section:
+    def section(
+        self,
+        container: Any,
+        path: tuple[str, ...],
+        key: str,
+        name: str,
+        class_name: str,
+        line: int,
+        col: int,
+        doc: str,
+        is_entry: bool,
+    ) -> Section:
         fields: list[Field] = []
         sections: list[Section] = []
         names: dict[str, str] = {}
         for child_key, item in self.members(container):
-            child_path = path + (child_key,)
+            child_path = (*path, child_key)
             dotted = ".".join(child_path)
             child_line, child_col = self.position(item)
             child_name = self.check_name(child_key, dotted, child_line, child_col)
             if child_name is None:
                 continue
             if child_name in names:
-                self.error(child_line, child_col, dotted,
-                           f"key '{child_key}' and key '{names[child_name]}' both become the attribute "
-                           f"'{child_name}'; rename one")
+                self.error(
+                    child_line,
+                    child_col,
+                    dotted,
+                    f"key '{child_key}' and key '{names[child_name]}' both become the attribute "
+                    f"'{child_name}'; rename one",
+                )
                 continue
             names[child_name] = child_key
             found = self.directives_of(item, dotted)
             if found is None:
                 continue
-            is_table = isinstance(item, (tomlkit.items.Table, tomlkit.items.InlineTable, _MergedTable))
+            is_table = isinstance(
+                item, (tomlkit.items.Table, tomlkit.items.InlineTable, _MergedTable)
+            )
             if isinstance(item, tomlkit.items.AoT):
-                self.error(child_line, child_col, dotted,
-                           "arrays of tables are not supported: use a '# map' table of tables instead")
+                self.error(
+                    child_line,
+                    child_col,
+                    dotted,
+                    "arrays of tables are not supported: use a '# map' table of tables instead",
+                )
                 continue
             doc_text = self.source.comment_above(child_line)
             if is_table and "map" not in found.flags:
                 if found.flags or found.env or found.type or found.rules:
-                    self.error(child_line, child_col, dotted,
-                               "directives on a section header: only 'map' applies to a table "
-                               "(put the others on its keys)")
+                    self.error(
+                        child_line,
+                        child_col,
+                        dotted,
+                        "directives on a section header: only 'map' applies to a table "
+                        "(put the others on its keys)",
+                    )
                     continue
-                sub_class = class_name_for(child_path) if not is_entry else class_name + class_name_for((child_key,))
+                sub_class = (
+                    class_name_for(child_path)
+                    if not is_entry
+                    else class_name + class_name_for((child_key,))
+                )
                 if not self.claim_class(sub_class, dotted, child_line, child_col):
                     continue
-                sections.append(self.section(item, child_path, child_key, child_name, sub_class,
-                                             child_line, child_col, doc_text, is_entry))
+                sections.append(
+                    self.section(
+                        item,
+                        child_path,
+                        child_key,
+                        child_name,
+                        sub_class,
+                        child_line,
+                        child_col,
+                        doc_text,
+                        is_entry,
+                    )
+                )
             elif is_entry and (found.flags or found.env or found.type or found.rules):
-                self.error(child_line, child_col, dotted,
-                           "directives are not supported inside the entries of a map of tables")
+                self.error(
+                    child_line,
+                    child_col,
+                    dotted,
+                    "directives are not supported inside the entries of a map of tables",
+                )
             else:
-                field = self.field(item, child_path, child_key, child_name, found, doc_text,
-                                   child_line, child_col, is_entry, is_table)
+                field = self.field(
+                    item,
+                    child_path,
+                    child_key,
+                    child_name,
+                    found,
+                    doc_text,
+                    child_line,
+                    child_col,
+                    is_entry,
+                    is_table,
+                )
                 if field is not None:
                     fields.append(field)
-        return Section(class_name=class_name, key=key, name=name, path=path, doc=doc,
-                       fields=tuple(fields), sections=tuple(sections), is_entry=is_entry,
-                       line=line, col=col)
+        return Section(
+            class_name=class_name,
+            key=key,
+            name=name,
+            path=path,
+            doc=doc,
+            fields=tuple(fields),
+            sections=tuple(sections),
+            is_entry=is_entry,
+            line=line,
+            col=col,
+        )
 
-    def field(self, item: Any, path: tuple[str, ...], key: str, name: str,
-              found: directives.Directives, doc: str, line: int, col: int,
-              is_entry: bool, is_table: bool) -> Field | None:
+    def field(
+        self,
+        item: Any,
+        path: tuple[str, ...],
+        key: str,
+        name: str,
+        found: directives.Directives,
+        doc: str,
+        line: int,
+        col: int,
+        is_entry: bool,
+        is_table: bool,
+    ) -> Field | None:
         dotted = ".".join(path)
         hint: FieldType | None = None
         if found.type is not None:
             hint = parse_type_hint(found.type)
             if hint is None:
-                self.error(line, col, dotted,
-                           f"type hint '{found.type}' is not understood: expected str, int, float, bool, "
-                           "datetime, date, time, list[T] or (for a map) dict[str, T]")
+                self.error(
+                    line,
+                    col,
+                    dotted,
+                    f"type hint '{found.type}' is not understood: expected str, int, float, bool, "
+                    "datetime, date, time, list[T] or (for a map) dict[str, T]",
+                )
                 return None
         if is_table:
             field_type, default = self.map_value(item, path, hint, line, col)
@@ -351,11 +462,20 @@ class _Reader:
                 inferred = hint
             if hint is not None:
                 if isinstance(hint, MapOf):
-                    self.error(line, col, dotted, f"type hint '{found.type}' is for map tables; this key is {article(inferred.spelling)}")
+                    self.error(
+                        line,
+                        col,
+                        dotted,
+                        f"type hint '{found.type}' is for map tables; this key is {article(inferred.spelling)}",
+                    )
                     return None
                 if not _widen(hint, inferred):
-                    self.error(line, col, dotted,
-                               f"type hint '{found.type}' does not match the value, which is {article(inferred.spelling)}")
+                    self.error(
+                        line,
+                        col,
+                        dotted,
+                        f"type hint '{found.type}' does not match the value, which is {article(inferred.spelling)}",
+                    )
                     return None
                 inferred = hint
                 default = _coerce(hint, default)
@@ -373,32 +493,54 @@ class _Reader:
                 return None
         env: str | None = None
         if not is_entry:
-            env = found.env if found.env is not None else self.env_prefix + "_".join(
-                part.replace("-", "_").upper() for part in path)
+            env = (
+                found.env
+                if found.env is not None
+                else self.env_prefix + "_".join(part.replace("-", "_").upper() for part in path)
+            )
             if not _ENV_NAME.match(env):
                 self.error(line, col, dotted, f"'{env}' is not a valid environment variable name")
                 return None
             if env == f"{self.env_prefix}CONFIG_FILE":
-                self.error(line, col, dotted,
-                           f"'{dotted}' reads {env}, which names the config file for load_config(); "
-                           "rename it or give it an 'env:' directive")
+                self.error(
+                    line,
+                    col,
+                    dotted,
+                    f"'{dotted}' reads {env}, which names the config file for load_config(); "
+                    "rename it or give it an 'env:' directive",
+                )
                 return None
             if env in self.env_vars:
                 other, other_line = self.env_vars[env]
-                self.error(line, col, dotted,
-                           f"'{dotted}' and '{other}' (line {other_line}) both read the environment "
-                           f"variable {env}; rename one or give one an 'env:' directive")
+                self.error(
+                    line,
+                    col,
+                    dotted,
+                    f"'{dotted}' and '{other}' (line {other_line}) both read the environment "
+                    f"variable {env}; rename one or give one an 'env:' directive",
+                )
                 return None
             self.env_vars[env] = (dotted, line)
         if "sensitive" in found.flags:
             self.sensitive = True
-        return Field(key=key, name=name, path=path, type=field_type,
-                     default=None if is_entry else default, doc=doc, rules=rules,
-                     sensitive="sensitive" in found.flags, required="required" in found.flags,
-                     env=env, line=line, col=col)
+        return Field(
+            key=key,
+            name=name,
+            path=path,
+            type=field_type,
+            default=None if is_entry else default,
+            doc=doc,
+            rules=rules,
+            sensitive="sensitive" in found.flags,
+            required="required" in found.flags,
+            env=env,
+            line=line,
+            col=col,
+        )
 
-    def map_value(self, item: Any, path: tuple[str, ...], hint: FieldType | None,
-                  line: int, col: int) -> tuple[FieldType | None, Any]:
+    def map_value(
+        self, item: Any, path: tuple[str, ...], hint: FieldType | None, line: int, col: int
+    ) -> tuple[FieldType | None, Any]:
         dotted = ".".join(path)
         members = self.members(item)
         if hint is not None and not isinstance(hint, MapOf):
@@ -406,18 +548,31 @@ class _Reader:
             return None, None
         if not members:
             if hint is None:
-                self.error(line, col, dotted,
-                           "an empty map has no value type: add a hint such as '# map, type: dict[str, str]'")
+                self.error(
+                    line,
+                    col,
+                    dotted,
+                    "an empty map has no value type: add a hint such as '# map, type: dict[str, str]'",
+                )
                 return None, None
             return hint, {}
-        tables = [isinstance(value, (tomlkit.items.Table, tomlkit.items.InlineTable, _MergedTable))
-                  for _, value in members]
+        tables = [
+            isinstance(value, (tomlkit.items.Table, tomlkit.items.InlineTable, _MergedTable))
+            for _, value in members
+        ]
         if any(tables):
             if not all(tables):
-                self.error(line, col, dotted, "map values differ in type: some are tables, some are not")
+                self.error(
+                    line, col, dotted, "map values differ in type: some are tables, some are not"
+                )
                 return None, None
             if hint is not None:
-                self.error(line, col, dotted, "a map of tables takes its shape from its entries, not a type hint")
+                self.error(
+                    line,
+                    col,
+                    dotted,
+                    "a map of tables takes its shape from its entries, not a type hint",
+                )
                 return None, None
             return self.map_of_tables(members, path, line, col)
         values: dict[str, Any] = {}
@@ -436,16 +591,25 @@ class _Reader:
             if value_type is None:
                 value_type, first_key = found, entry_key
             elif not _widen(value_type, found):
-                where = f"'{first_key}' is {article(value_type.spelling)}" if first_key else f"the hint says {value_type.spelling}"
-                self.error(entry_line, entry_col, f"{dotted}.{entry_key}",
-                           f"map values differ in type: '{entry_key}' is {article(found.spelling)}, {where}")
+                where = (
+                    f"'{first_key}' is {article(value_type.spelling)}"
+                    if first_key
+                    else f"the hint says {value_type.spelling}"
+                )
+                self.error(
+                    entry_line,
+                    entry_col,
+                    f"{dotted}.{entry_key}",
+                    f"map values differ in type: '{entry_key}' is {article(found.spelling)}, {where}",
+                )
                 return None, None
             values[entry_key] = entry_value
         assert value_type is not None
         return MapOf(value_type), _coerce(MapOf(value_type), values)
 
-    def map_of_tables(self, members: list[tuple[str, Any]], path: tuple[str, ...],
-                      line: int, col: int) -> tuple[FieldType | None, Any]:
+    def map_of_tables(
+        self, members: list[tuple[str, Any]], path: tuple[str, ...], line: int, col: int
+    ) -> tuple[FieldType | None, Any]:
         dotted = ".".join(path)
         class_name = class_name_for(path) + "Entry"
         if not self.claim_class(class_name, dotted, line, col):
@@ -455,23 +619,45 @@ class _Reader:
             entry_line, entry_col = self.position(entry)
             before = len(self.problems)
             names = dict(self.class_names)
-            shape = self.section(entry, path + (entry_key,), entry_key, entry_key, class_name,
-                                 entry_line, entry_col, "", is_entry=True)
+            shape = self.section(
+                entry,
+                (*path, entry_key),
+                entry_key,
+                entry_key,
+                class_name,
+                entry_line,
+                entry_col,
+                "",
+                is_entry=True,
+            )
             if len(self.problems) > before:
                 return None, None
             if shapes and _shape(shape) != _shape(shapes[0]):
-                self.error(entry_line, entry_col, f"{dotted}.{entry_key}",
-                           f"map values differ in type: entry '{entry_key}' has keys {_describe(shape)}, "
-                           f"entry '{shapes[0].key}' has {_describe(shapes[0])}")
+                self.error(
+                    entry_line,
+                    entry_col,
+                    f"{dotted}.{entry_key}",
+                    f"map values differ in type: entry '{entry_key}' has keys {_describe(shape)}, "
+                    f"entry '{shapes[0].key}' has {_describe(shapes[0])}",
+                )
                 return None, None
             if shapes:
                 self.class_names = names  # the nested classes were claimed by the first entry
             shapes.append(shape)
         first = shapes[0]
         doc = self.source.comment_above(line)
-        entry_section = Section(class_name=class_name, key="", name="", path=path, doc=doc,
-                                fields=tuple(dataclass_replace_path(f, path) for f in first.fields),
-                                sections=first.sections, is_entry=True, line=line, col=col)
+        entry_section = Section(
+            class_name=class_name,
+            key="",
+            name="",
+            path=path,
+            doc=doc,
+            fields=tuple(dataclass_replace_path(f, path) for f in first.fields),
+            sections=first.sections,
+            is_entry=True,
+            line=line,
+            col=col,
+        )
         self.entries.append(entry_section)
         default = {key: _entry_value(entry) for key, entry in members}
         return MapOf(SectionRef(class_name)), default
@@ -494,7 +680,7 @@ class _MergedTable:
 
 
 def dataclass_replace_path(field: Field, path: tuple[str, ...]) -> Field:
-    return dataclasses.replace(field, path=path + (field.key,))
+    return dataclasses.replace(field, path=(*path, field.key))
 
 
 def _shape(section: Section) -> tuple[Any, ...]:
@@ -505,7 +691,9 @@ def _shape(section: Section) -> tuple[Any, ...]:
 
 
 def _describe(section: Section) -> str:
-    keys = [f"{f.key}: {f.type.spelling}" for f in section.fields] + [s.key for s in section.sections]
+    keys = [f"{f.key}: {f.type.spelling}" for f in section.fields] + [
+        s.key for s in section.sections
+    ]
     return "{" + ", ".join(keys) + "}"
 
 
@@ -554,44 +742,75 @@ def rule_violation(rules: Rules, field_type: FieldType, value: Any) -> str | Non
     return None
 
 
-def _rules_of(reader: _Reader, found: directives.Directives, field_type: FieldType, dotted: str,
-              line: int, col: int) -> Rules | None:
+def _rules_of(
+    reader: _Reader,
+    found: directives.Directives,
+    field_type: FieldType,
+    dotted: str,
+    line: int,
+    col: int,
+) -> Rules | None:
     values: dict[str, Any] = {}
     kind = field_type.kind if isinstance(field_type, Scalar) else None
     for rule, text in found.rules:
         if rule in ("min", "max"):
             if kind in ("bool", "datetime", "date", "time") or isinstance(field_type, SectionRef):
-                reader.error(line, col, dotted, f"'{rule}' does not apply to {article(field_type.spelling)}")
+                reader.error(
+                    line, col, dotted, f"'{rule}' does not apply to {article(field_type.spelling)}"
+                )
                 return None
             number = _number(text)
             if number is None:
                 reader.error(line, col, dotted, f"'{rule}={text}' is not a number")
                 return None
             if _sized(field_type) and (not isinstance(number, int) or number < 0):
-                reader.error(line, col, dotted,
-                             f"'{rule}={text}' bounds a length here: it must be a whole number >= 0")
+                reader.error(
+                    line,
+                    col,
+                    dotted,
+                    f"'{rule}={text}' bounds a length here: it must be a whole number >= 0",
+                )
                 return None
             if kind == "int" and not isinstance(number, int):
-                reader.error(line, col, dotted, f"'{rule}={text}' must be a whole number for an int")
+                reader.error(
+                    line, col, dotted, f"'{rule}={text}' must be a whole number for an int"
+                )
                 return None
             values[rule] = float(number) if kind == "float" else number
         elif rule == "pattern":
             if kind != "str":
-                reader.error(line, col, dotted, f"'pattern' applies to strings; this key is {article(field_type.spelling)}")
+                reader.error(
+                    line,
+                    col,
+                    dotted,
+                    f"'pattern' applies to strings; this key is {article(field_type.spelling)}",
+                )
                 return None
             try:
                 re.compile(text)
             except re.error as exc:
-                reader.error(line, col, dotted, f"'pattern={text}' is not a valid regular expression: {exc}")
+                reader.error(
+                    line, col, dotted, f"'pattern={text}' is not a valid regular expression: {exc}"
+                )
                 return None
             values["pattern"] = text
         else:
             if kind != "str":
-                reader.error(line, col, dotted, f"'oneof' applies to strings; this key is {article(field_type.spelling)}")
+                reader.error(
+                    line,
+                    col,
+                    dotted,
+                    f"'oneof' applies to strings; this key is {article(field_type.spelling)}",
+                )
                 return None
             choices = tuple(choice.strip() for choice in text.split("|"))
             if any(not choice for choice in choices) or len(set(choices)) != len(choices):
-                reader.error(line, col, dotted, f"'oneof={text}' needs distinct, non-empty choices separated by '|'")
+                reader.error(
+                    line,
+                    col,
+                    dotted,
+                    f"'oneof={text}' needs distinct, non-empty choices separated by '|'",
+                )
                 return None
             values["oneof"] = choices
     rules = Rules(**values)
@@ -601,4 +820,4 @@ def _rules_of(reader: _Reader, found: directives.Directives, field_type: FieldTy
     return rules
 
 
-__all__ = ["read_config", "class_name_for", "type_of", "parse_type_hint", "rule_violation", "Value"]
+__all__ = ["Value", "class_name_for", "parse_type_hint", "read_config", "rule_violation", "type_of"]

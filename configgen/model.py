@@ -13,8 +13,15 @@ from typing import Union
 SCALARS = ("str", "int", "float", "bool", "datetime", "date", "time")
 
 Value = Union[
-    str, int, float, bool, datetime.datetime, datetime.date, datetime.time,
-    "list[Value]", "dict[str, Value]",
+    str,
+    int,
+    float,
+    bool,
+    datetime.datetime,
+    datetime.date,
+    datetime.time,
+    "list[Value]",
+    "dict[str, Value]",
 ]
 
 
@@ -78,7 +85,7 @@ class SectionRef:
         return "table"
 
 
-FieldType = Union[Scalar, ListOf, MapOf, SectionRef]
+FieldType = Scalar | ListOf | MapOf | SectionRef
 
 
 @dataclasses.dataclass(frozen=True)

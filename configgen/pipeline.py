@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from pathlib import Path
 from typing import NamedTuple
@@ -30,18 +31,17 @@ def inputs_hash(settings: Settings, *inputs: Path) -> str:
     digest.update(settings.env_prefix.encode() + b"\0")
     for path in inputs:
         digest.update(settings.shown(path).encode() + b"\0")
-        try:
+        with contextlib.suppress(OSError):
             digest.update(path.read_bytes())
-        except OSError:
-            pass
         digest.update(b"\0")
     return "sha256:" + digest.hexdigest()[:32]
 
 
 def render(settings: Settings) -> Generation:
     """Read and check the inputs and render every module in memory; write nothing."""
-    schema, diagnostics = read_config(settings.config, settings.shown(settings.config),
-                                      settings.env_prefix)
+    schema, diagnostics = read_config(
+        settings.config, settings.shown(settings.config), settings.env_prefix
+    )
     if schema is None or errors(diagnostics):
         return Generation({}, diagnostics)
     files = {
@@ -62,8 +62,17 @@ def generate(settings: Settings) -> list[Path]:
     if not generation.ok:
         raise DiagnosticError(errors(generation.diagnostics))
     if not settings.package.is_dir():
-        raise DiagnosticError([Diagnostic("pyproject.toml", 1, 1, "tool.configgen.package",
-                                          f"the package directory {settings.shown(settings.package)} does not exist")])
+        raise DiagnosticError(
+            [
+                Diagnostic(
+                    "pyproject.toml",
+                    1,
+                    1,
+                    "tool.configgen.package",
+                    f"the package directory {settings.shown(settings.package)} does not exist",
+                )
+            ]
+        )
     return write_files(generation.files)
 
 

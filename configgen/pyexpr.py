@@ -86,7 +86,9 @@ def _lines(expr: Expr, indent: str, head: str, tail: str) -> list[str]:
 
 def format_expr(expr: Expr, indent: str = "", head: str = "", tail: str = "") -> str:
     """Lay out *expr* after *head* (which already holds the indentation) and before *tail*."""
-    return "\n".join(_lines(expr, indent, indent + head if not head.startswith(indent) else head, tail))
+    return "\n".join(
+        _lines(expr, indent, indent + head if not head.startswith(indent) else head, tail)
+    )
 
 
 def format_assignment(target: str, expr: Expr, indent: str = "") -> str:

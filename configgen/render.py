@@ -9,7 +9,16 @@ from typing import Any
 import jinja2
 
 from configgen import pyexpr
-from configgen.model import ConfigSchema, Field, FieldType, ListOf, MapOf, Scalar, Section, SectionRef
+from configgen.model import (
+    ConfigSchema,
+    Field,
+    FieldType,
+    ListOf,
+    MapOf,
+    Scalar,
+    Section,
+    SectionRef,
+)
 
 _HERE = Path(__file__).resolve().parent
 
@@ -26,7 +35,7 @@ def templates_dir() -> Path:
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir())),
-        autoescape=False,  # noqa: S701 - the output is Python source, not HTML
+        autoescape=False,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -43,7 +52,9 @@ def environment() -> jinja2.Environment:
         call=pyexpr.call,
         tuple_of=pyexpr.tuple_of,
         atom=pyexpr.Atom,
-        all_names=lambda names: sorted(names, key=lambda n: (0 if n.isupper() else 1 if n[:1].isupper() else 2, n)),
+        all_names=lambda names: sorted(
+            names, key=lambda n: (0 if n.isupper() else 1 if n[:1].isupper() else 2, n)
+        ),
         strings_tuple=lambda names: pyexpr.tuple_of([pyexpr.Atom(pyexpr.string(n)) for n in names]),
     )
     return env
@@ -57,8 +68,10 @@ def value_expr(field_type: FieldType, value: Any, entries: dict[str, Section]) -
         return pyexpr.tuple_of([value_expr(field_type.item, item, entries) for item in value])
     if isinstance(field_type, MapOf):
         return pyexpr.dict_of(
-            [(pyexpr.Atom(pyexpr.string(key)), value_expr(field_type.value, item, entries))
-             for key, item in value.items()]
+            [
+                (pyexpr.Atom(pyexpr.string(key)), value_expr(field_type.value, item, entries))
+                for key, item in value.items()
+            ]
         )
     return entry_expr(entries[field_type.class_name], value, entries)
 
@@ -94,8 +107,10 @@ def kind_expr(field_type: FieldType) -> pyexpr.Expr:
 
 
 def _snake(name: str) -> str:
-    return "".join(f"_{char.lower()}" if char.isupper() and index else char.lower()
-                   for index, char in enumerate(name))
+    return "".join(
+        f"_{char.lower()}" if char.isupper() and index else char.lower()
+        for index, char in enumerate(name)
+    )
 
 
 def rules_expr(field: Field) -> pyexpr.Expr | None:
@@ -111,9 +126,9 @@ def rules_expr(field: Field) -> pyexpr.Expr | None:
         arguments["pattern"] = pyexpr.Atom(pyexpr.string(rules.pattern))
     if rules.oneof:
         arguments["oneof"] = pyexpr.tuple_of([pyexpr.Atom(pyexpr.string(c)) for c in rules.oneof])
-    if isinstance(field.type, (ListOf, MapOf)) or field.type == Scalar("str"):
-        if rules.min is not None or rules.max is not None:
-            arguments["sized"] = pyexpr.Atom("True")
+    sized = isinstance(field.type, (ListOf, MapOf)) or field.type == Scalar("str")
+    if sized and (rules.min is not None or rules.max is not None):
+        arguments["sized"] = pyexpr.Atom("True")
     return pyexpr.call("_Rules", **arguments)
 
 
@@ -157,22 +172,35 @@ def scalar_kind(kind: str) -> pyexpr.Expr:
 def entry_specs(section: Section) -> list[pyexpr.Expr]:
     """``(key, name, reader)`` for each field of a map-of-tables entry class."""
     specs: list[pyexpr.Expr] = [
-        pyexpr.tuple_of([pyexpr.Atom(pyexpr.string(f.key)), pyexpr.Atom(pyexpr.string(f.name)), kind_expr(f.type)])
+        pyexpr.tuple_of(
+            [
+                pyexpr.Atom(pyexpr.string(f.key)),
+                pyexpr.Atom(pyexpr.string(f.name)),
+                kind_expr(f.type),
+            ]
+        )
         for f in section.fields
     ]
     for sub in section.sections:
-        specs.append(pyexpr.tuple_of([
-            pyexpr.Atom(pyexpr.string(sub.key)), pyexpr.Atom(pyexpr.string(sub.name)),
-            pyexpr.Atom(f"_{_snake(sub.class_name).upper()}"),
-        ]))
+        specs.append(
+            pyexpr.tuple_of(
+                [
+                    pyexpr.Atom(pyexpr.string(sub.key)),
+                    pyexpr.Atom(pyexpr.string(sub.name)),
+                    pyexpr.Atom(f"_{_snake(sub.class_name).upper()}"),
+                ]
+            )
+        )
     return specs
 
 
 def section_spec(section: Section) -> pyexpr.Expr:
     """The loader's entry for one section: its path, its parent's, its attribute, its class."""
     parent = ".".join(section.path[:-1])
-    return pyexpr.tuple_of([pyexpr.Atom(pyexpr.string(text)) for text in (section.dotted, parent, section.name)]
-                           + [pyexpr.Atom(section.class_name)])
+    return pyexpr.tuple_of(
+        [pyexpr.Atom(pyexpr.string(text)) for text in (section.dotted, parent, section.name)]
+        + [pyexpr.Atom(section.class_name)]
+    )
 
 
 def render_config(schema: ConfigSchema, *, source_hash: str) -> str:
@@ -212,7 +240,9 @@ def render_config(schema: ConfigSchema, *, source_hash: str) -> str:
         "fields": fields,
         "entries": [s for entry in schema.entries for s in entry.walk()],
         "scalars": scalars,
-        "uses_datetime": uses(lambda t: isinstance(t, Scalar) and t.kind in ("datetime", "date", "time")),
+        "uses_datetime": uses(
+            lambda t: isinstance(t, Scalar) and t.kind in ("datetime", "date", "time")
+        ),
         "uses_lists": uses(lambda t: isinstance(t, ListOf)),
         "uses_maps": uses(lambda t: isinstance(t, MapOf)),
         "uses_rules": any(f.rules for f in fields),
@@ -244,4 +274,4 @@ def _all_types(schema: ConfigSchema) -> set[FieldType]:
     return found
 
 
-__all__ = ["render_config", "templates_dir", "value_expr", "SectionRef"]
+__all__ = ["SectionRef", "render_config", "templates_dir", "value_expr"]

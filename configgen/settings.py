@@ -85,16 +85,26 @@ def load_settings(root: Path, *, require_table: bool = True) -> Settings:
         if found is not None:
             if not isinstance(found, dict):
                 line, col = source.position(found)
-                raise SettingsError([Diagnostic("pyproject.toml", line, col, "tool.configgen",
-                                                "must be a table")])
+                raise SettingsError(
+                    [Diagnostic("pyproject.toml", line, col, "tool.configgen", "must be a table")]
+                )
             table_position = source.position(found)
             table = found.unwrap() if hasattr(found, "unwrap") else dict(found)
             for key in table:
                 positions[key] = source.position(found[key])
     if not table and require_table:
         where = "pyproject.toml" if pyproject.is_file() else f"{pyproject} (missing)"
-        raise SettingsError([Diagnostic(where, 1, 1, "tool.configgen",
-                                        "no [tool.configgen] table: add one, or run 'configgen init'")])
+        raise SettingsError(
+            [
+                Diagnostic(
+                    where,
+                    1,
+                    1,
+                    "tool.configgen",
+                    "no [tool.configgen] table: add one, or run 'configgen init'",
+                )
+            ]
+        )
     problems = []
 
     def bad(key: str, message: str) -> None:
@@ -117,9 +127,9 @@ def load_settings(root: Path, *, require_table: bool = True) -> Settings:
     config = root / text("config", "config.toml")
     flags_text = text("flags", "flags.toml")
     flags: Path | None = root / flags_text
-    if "flags" in table and flags is not None and not flags.is_file():
-        bad("flags", f"the flags file {flags_text} does not exist")
-    elif not flags.is_file():
+    if not (root / flags_text).is_file():
+        if "flags" in table:
+            bad("flags", f"the flags file {flags_text} does not exist")
         flags = None
     module_name = _normalise(project_name)
     if "package" in table:
@@ -139,5 +149,11 @@ def load_settings(root: Path, *, require_table: bool = True) -> Settings:
         test_helpers = True
     if problems:
         raise SettingsError(problems)
-    return Settings(root=root, config=config, flags=flags, package=package,
-                    env_prefix=env_prefix, test_helpers=test_helpers)
+    return Settings(
+        root=root,
+        config=config,
+        flags=flags,
+        package=package,
+        env_prefix=env_prefix,
+        test_helpers=test_helpers,
+    )

@@ -50,8 +50,13 @@ class _LocatingParser(Parser):
 class SourceFile:
     """A parsed TOML file that can say where each of its items is."""
 
-    def __init__(self, display_path: str, text: str, document: tomlkit.TOMLDocument,
-                 spans: dict[int, tuple[int, int]]) -> None:
+    def __init__(
+        self,
+        display_path: str,
+        text: str,
+        document: tomlkit.TOMLDocument,
+        spans: dict[int, tuple[int, int]],
+    ) -> None:
         self.display_path = display_path
         self.text = text
         self.document = document
@@ -133,8 +138,13 @@ def read_source(path: Path, shown_as: str) -> tuple[SourceFile | None, list[Diag
         line = raw.count(b"\n", 0, exc.start) + 1
         col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
         return None, [
-            Diagnostic(shown_as, line, col, "",
-                       f"not valid UTF-8 (byte 0x{raw[exc.start]:02x}); TOML files must be UTF-8")
+            Diagnostic(
+                shown_as,
+                line,
+                col,
+                "",
+                f"not valid UTF-8 (byte 0x{raw[exc.start]:02x}); TOML files must be UTF-8",
+            )
         ]
     if text.startswith("\ufeff"):
         text = text[1:]

@@ -10,10 +10,12 @@ from pathlib import Path
 
 from tests.conftest import CLIResult, import_file, write_project
 
-CONFIG = '[server]\nport = 8080  # validate: min=1\n'
+CONFIG = "[server]\nport = 8080  # validate: min=1\n"
 
 
-def test_generate_check_diff_cycle(project: Callable[..., Path], cli: Callable[..., CLIResult]) -> None:
+def test_generate_check_diff_cycle(
+    project: Callable[..., Path], cli: Callable[..., CLIResult]
+) -> None:
     root = project(CONFIG)
     module = root / "src" / "app" / "configgen_config.py"
     assert cli("check", "--project", root).code == 1
@@ -26,20 +28,32 @@ def test_generate_check_diff_cycle(project: Callable[..., Path], cli: Callable[.
     assert module.stat().st_mtime_ns == mtime
     (root / "config.toml").write_text(CONFIG + 'host = "h"\n')
     stale = cli("check", "--project", root)
-    assert (stale.code, stale.err) == (1, "src/app/configgen_config.py: out of date; run 'configgen generate'\n")
+    assert (stale.code, stale.err) == (
+        1,
+        "src/app/configgen_config.py: out of date; run 'configgen generate'\n",
+    )
     diff = cli("diff", "--project", root)
     assert diff.code == 0
     assert '+    host: str = "h"\n' in diff.out
-    assert diff.out.startswith("--- a/src/app/configgen_config.py\n+++ b/src/app/configgen_config.py\n")
+    assert diff.out.startswith(
+        "--- a/src/app/configgen_config.py\n+++ b/src/app/configgen_config.py\n"
+    )
     assert module.stat().st_mtime_ns == mtime  # diff writes nothing
 
 
-def test_check_reports_missing_module(project: Callable[..., Path], cli: Callable[..., CLIResult]) -> None:
+def test_check_reports_missing_module(
+    project: Callable[..., Path], cli: Callable[..., CLIResult]
+) -> None:
     result = cli("check", "--project", project(CONFIG))
-    assert (result.code, result.err) == (1, "src/app/configgen_config.py: missing; run 'configgen generate'\n")
+    assert (result.code, result.err) == (
+        1,
+        "src/app/configgen_config.py: missing; run 'configgen generate'\n",
+    )
 
 
-def test_generate_with_errors_writes_nothing(project: Callable[..., Path], cli: Callable[..., CLIResult]) -> None:
+def test_generate_with_errors_writes_nothing(
+    project: Callable[..., Path], cli: Callable[..., CLIResult]
+) -> None:
     root = project(CONFIG)
     assert cli("generate", "--project", root).code == 0
     module = root / "src" / "app" / "configgen_config.py"
@@ -54,7 +68,9 @@ def test_generate_with_errors_writes_nothing(project: Callable[..., Path], cli: 
     assert module.read_bytes() == before
 
 
-def test_validate(project: Callable[..., Path], cli: Callable[..., CLIResult], tmp_path: Path) -> None:
+def test_validate(
+    project: Callable[..., Path], cli: Callable[..., CLIResult], tmp_path: Path
+) -> None:
     root = project(CONFIG)
     assert cli("validate", "--project", root).out == "config.toml: ok\n"
     other = tmp_path / "other.toml"
@@ -96,7 +112,9 @@ def test_usage_errors_exit_2(cli: Callable[..., CLIResult]) -> None:
     assert cli("generate", "--nope").code == 2
 
 
-def test_init_writes_starters_and_never_overwrites(tmp_path: Path, cli: Callable[..., CLIResult]) -> None:
+def test_init_writes_starters_and_never_overwrites(
+    tmp_path: Path, cli: Callable[..., CLIResult]
+) -> None:
     root = tmp_path / "shop"
     (root / "src" / "shop").mkdir(parents=True)
     (root / "pyproject.toml").write_text('# my project\n[project]\nname = "shop"\nversion = "1"\n')
@@ -104,7 +122,10 @@ def test_init_writes_starters_and_never_overwrites(tmp_path: Path, cli: Callable
     assert result.code == 0
     pyproject = (root / "pyproject.toml").read_text()
     assert pyproject.startswith('# my project\n[project]\nname = "shop"\n')
-    assert '[tool.configgen]\nconfig = "config.toml"\npackage = "src/shop"\nenv-prefix = "SHOP_"\n' in pyproject
+    assert (
+        '[tool.configgen]\nconfig = "config.toml"\npackage = "src/shop"\nenv-prefix = "SHOP_"\n'
+        in pyproject
+    )
     config = (root / "config.toml").read_text()
     # the starter generates cleanly
     assert cli("generate", "--project", root).code == 0
@@ -122,12 +143,20 @@ def test_init_writes_starters_and_never_overwrites(tmp_path: Path, cli: Callable
 def test_python_dash_m_and_console_script(tmp_path: Path) -> None:
     root = write_project(tmp_path / "p", CONFIG)
     env = {**os.environ, "PYTHONPATH": ""}
-    result = subprocess.run([sys.executable, "-m", "configgen", "generate", "--project", str(root)],
-                            capture_output=True, text=True, env=env)
+    result = subprocess.run(
+        [sys.executable, "-m", "configgen", "generate", "--project", str(root)],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert result.returncode == 0, result.stderr
     script = Path(sys.executable).with_name("configgen")
     if script.exists():  # installed as a console script in this environment
-        result = subprocess.run([str(script), "check", "--project", str(root)], capture_output=True, text=True)
+        result = subprocess.run(
+            [str(script), "check", "--project", str(root)], capture_output=True, text=True
+        )
         assert result.returncode == 0, result.stderr
-    version = subprocess.run([sys.executable, "-m", "configgen", "--version"], capture_output=True, text=True)
+    version = subprocess.run(
+        [sys.executable, "-m", "configgen", "--version"], capture_output=True, text=True
+    )
     assert version.stdout.startswith("configgen ")

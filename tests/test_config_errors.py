@@ -14,9 +14,18 @@ CASES = {
         "config.toml:2:18: invalid TOML: Control characters (codes less than 0x1f and 0x7f)"
         " are not allowed in strings, use \\u000a instead",
     ),
-    "unclosed table header": ("[server\nport = 1\n", "config.toml:1:8: invalid TOML: Unexpected character: '\\n'"),
-    "empty file": ("", "config.toml:1:1: the file has no keys: a config.toml needs at least one key"),
-    "only comments": ("# nothing\n", "config.toml:1:1: the file has no keys: a config.toml needs at least one key"),
+    "unclosed table header": (
+        "[server\nport = 1\n",
+        "config.toml:1:8: invalid TOML: Unexpected character: '\\n'",
+    ),
+    "empty file": (
+        "",
+        "config.toml:1:1: the file has no keys: a config.toml needs at least one key",
+    ),
+    "only comments": (
+        "# nothing\n",
+        "config.toml:1:1: the file has no keys: a config.toml needs at least one key",
+    ),
     "mixed-type array": (
         '[server]\nhosts = [1, "a"]\n',
         "config.toml:2:1: server.hosts: mixed-type array (int, str): every element must have the same type",
@@ -39,12 +48,18 @@ CASES = {
         "config.toml:2:1: server.2fa: key '2fa' is not a valid Python identifier (after '-' -> '_': '2fa');"
         " use letters, digits, '_' and '-', not starting with a digit",
     ),
-    "python keyword": ('class = "x"\n', "config.toml:1:1: class: key 'class' is a Python keyword; rename it (e.g. 'class_')"),
+    "python keyword": (
+        'class = "x"\n',
+        "config.toml:1:1: class: key 'class' is a Python keyword; rename it (e.g. 'class_')",
+    ),
     "shadows a generated name": (
         'str = "x"\n',
         "config.toml:1:1: str: key 'str' would shadow the name 'str' that the generated module uses; rename it",
     ),
-    "dunder name": ("__init__ = 1\n", "config.toml:1:1: __init__: key '__init__' starts with '__', which Python reserves"),
+    "dunder name": (
+        "__init__ = 1\n",
+        "config.toml:1:1: __init__: key '__init__' starts with '__', which Python reserves",
+    ),
     "two keys normalise to one name": (
         "a-b = 1\na_b = 2\n",
         "config.toml:2:1: a_b: key 'a_b' and key 'a-b' both become the attribute 'a_b'; rename one",
@@ -89,9 +104,18 @@ CASES = {
         "config.toml:1:23: port: unknown rule 'mni' in validate (did you mean 'min'?);"
         " known rules: max, min, oneof, pattern",
     ),
-    "directive given twice": ("a = 1  # sensitive, sensitive\n", "config.toml:1:21: a: directive 'sensitive' is given twice"),
-    "min greater than max": ("port = 1  # validate: min=10,max=5\n", "config.toml:1:1: port: min=10 is greater than max=5"),
-    "default breaks its min": ("port = 0  # validate: min=1,max=65535\n", "config.toml:1:1: port: the default 0 is below min=1"),
+    "directive given twice": (
+        "a = 1  # sensitive, sensitive\n",
+        "config.toml:1:21: a: directive 'sensitive' is given twice",
+    ),
+    "min greater than max": (
+        "port = 1  # validate: min=10,max=5\n",
+        "config.toml:1:1: port: min=10 is greater than max=5",
+    ),
+    "default breaks its min": (
+        "port = 0  # validate: min=1,max=65535\n",
+        "config.toml:1:1: port: the default 0 is below min=1",
+    ),
     "default breaks its pattern": (
         'name = "Bad"  # validate: pattern=^[a-z]+$\n',
         "config.toml:1:1: name: the default 'Bad' does not match pattern=^[a-z]+$",
@@ -117,8 +141,14 @@ CASES = {
         "port = 1  # validate: pattern=1\n",
         "config.toml:1:1: port: 'pattern' applies to strings; this key is an int",
     ),
-    "min on a bool": ("debug = false  # validate: min=1\n", "config.toml:1:1: debug: 'min' does not apply to a bool"),
-    "fractional min on an int": ("n = 1  # validate: min=0.5\n", "config.toml:1:1: n: 'min=0.5' must be a whole number for an int"),
+    "min on a bool": (
+        "debug = false  # validate: min=1\n",
+        "config.toml:1:1: debug: 'min' does not apply to a bool",
+    ),
+    "fractional min on an int": (
+        "n = 1  # validate: min=0.5\n",
+        "config.toml:1:1: n: 'min=0.5' must be a whole number for an int",
+    ),
     "map values differ in type": (
         '[labels]  # map\na = "x"\nb = 1\n',
         "config.toml:3:1: labels.b: map values differ in type: 'b' is an int, 'a' is a str",
@@ -131,7 +161,10 @@ CASES = {
         '[ups]  # map\nx = 1\n[ups.a]\nurl = "x"\n',
         "config.toml:1:1: ups: map values differ in type: some are tables, some are not",
     ),
-    "map on a value": ("port = 1  # map\n", "config.toml:1:1: port: 'map' applies to tables; this key is not a table"),
+    "map on a value": (
+        "port = 1  # map\n",
+        "config.toml:1:1: port: 'map' applies to tables; this key is not a table",
+    ),
     "empty map without hint": (
         "[labels]  # map\n",
         "config.toml:1:1: labels: an empty map has no value type: add a hint such as '# map, type: dict[str, str]'",
@@ -141,7 +174,10 @@ CASES = {
         "config.toml:1:1: server: directives on a section header: only 'map' applies to a table"
         " (put the others on its keys)",
     ),
-    "int beyond 64 bits": ("n = 9223372036854775808\n", "config.toml:1:1: n: integer out of the 64-bit range TOML allows"),
+    "int beyond 64 bits": (
+        "n = 9223372036854775808\n",
+        "config.toml:1:1: n: integer out of the 64-bit range TOML allows",
+    ),
     "array of tables": (
         '[[servers]]\nname = "a"\n',
         "config.toml:1:1: servers: arrays of tables are not supported: use a '# map' table of tables instead",
@@ -159,7 +195,10 @@ CASES = {
         "xs = [1]  # type: list[str]\n",
         "config.toml:1:1: xs: type hint 'list[str]' does not match the value, which is a list[int]",
     ),
-    "invalid env name": ("a = 1  # env: 9X\n", "config.toml:1:1: a: '9X' is not a valid environment variable name"),
+    "invalid env name": (
+        "a = 1  # env: 9X\n",
+        "config.toml:1:1: a: '9X' is not a valid environment variable name",
+    ),
 }
 
 
@@ -202,7 +241,9 @@ def test_all_errors_at_once(tmp_path: Path) -> None:
 
 def test_sentence_comment_is_a_note_not_a_directive(tmp_path: Path) -> None:
     path = tmp_path / "config.toml"
-    path.write_text("[server.tls]  # nested section -> class ServerTls\nport = 1  # the port we use\n")
+    path.write_text(
+        "[server.tls]  # nested section -> class ServerTls\nport = 1  # the port we use\n"
+    )
     schema, diagnostics = read_config(path, "config.toml", "APP_")
     assert diagnostics == []
     assert schema is not None

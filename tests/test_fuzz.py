@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import keyword
-import os
 import math
+import os
 import string
 from pathlib import Path
 from types import ModuleType
@@ -19,8 +20,11 @@ from configgen import directives
 from configgen.config_reader import read_config
 from configgen.render import render_config
 
-FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                        HealthCheck.function_scoped_fixture])
+FUZZ = settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 
 keys = st.one_of(
     st.from_regex(r"[a-z][a-z0-9_\-]{0,12}", fullmatch=True),
@@ -31,8 +35,14 @@ scalars = st.one_of(
     st.integers(min_value=-(2**63), max_value=2**63 - 1),
     st.floats(allow_nan=True, allow_infinity=True),
     st.text(max_size=30),
-    st.datetimes(min_value=datetime.datetime(1, 1, 1), timezones=st.none() | st.just(datetime.timezone.utc)
-                 | st.builds(lambda m: datetime.timezone(datetime.timedelta(minutes=m)), st.integers(-1439, 1439))),
+    st.datetimes(
+        min_value=datetime.datetime(1, 1, 1),
+        timezones=st.none()
+        | st.just(datetime.timezone.utc)
+        | st.builds(
+            lambda m: datetime.timezone(datetime.timedelta(minutes=m)), st.integers(-1439, 1439)
+        ),
+    ),
     st.dates(),
     st.times(),
 )
@@ -59,16 +69,21 @@ def _exec(source: str) -> ModuleType:
     import sys
 
     sys.modules["fuzzed_config"] = module  # dataclasses look their module up
-    exec(compile(source, "configgen_config.py", "exec"), module.__dict__)  # noqa: S102
+    exec(compile(source, "configgen_config.py", "exec"), module.__dict__)
     return module
 
 
 def _same(expected: Any, actual: Any) -> bool:
     if isinstance(expected, float):
-        return isinstance(actual, float) and (expected == actual or (math.isnan(expected) and math.isnan(actual)))
+        return isinstance(actual, float) and (
+            expected == actual or (math.isnan(expected) and math.isnan(actual))
+        )
     if isinstance(expected, list):
-        return isinstance(actual, tuple) and len(expected) == len(actual) and all(
-            _same(e, a) for e, a in zip(expected, actual))
+        return (
+            isinstance(actual, tuple)
+            and len(expected) == len(actual)
+            and all(_same(e, a) for e, a in zip(expected, actual, strict=False))
+        )
     return type(expected) is type(actual) and expected == actual
 
 
@@ -83,7 +98,9 @@ def _round_trips(document: dict[str, Any], instance: Any) -> None:
 
 @FUZZ
 @given(documents)
-def test_documents_round_trip_or_give_diagnostics(tmp_path_factory: Any, document: dict[str, Any]) -> None:
+def test_documents_round_trip_or_give_diagnostics(
+    tmp_path_factory: Any, document: dict[str, Any]
+) -> None:
     path: Path = tmp_path_factory.mktemp("fuzz") / "config.toml"
     path.write_text(_toml(document), encoding="utf-8")
     schema, diagnostics = read_config(path, "config.toml", "APP_")
@@ -100,7 +117,9 @@ def test_documents_round_trip_or_give_diagnostics(tmp_path_factory: Any, documen
 @given(st.text(max_size=200))
 def test_any_text_gives_a_schema_or_diagnostics(tmp_path_factory: Any, text: str) -> None:
     path: Path = tmp_path_factory.mktemp("fuzz") / "config.toml"
-    path.write_text(text, encoding="utf-8", errors="surrogatepass") if "\ud800" not in text else None
+    path.write_text(
+        text, encoding="utf-8", errors="surrogatepass"
+    ) if "\ud800" not in text else None
     if not path.exists():
         return
     schema, diagnostics = read_config(path, "config.toml", "APP_")
@@ -111,10 +130,8 @@ def test_any_text_gives_a_schema_or_diagnostics(tmp_path_factory: Any, text: str
 @given(st.text(max_size=60))
 def test_directive_comments_parse_or_raise_directive_error(comment: str) -> None:
     if directives.is_directive_comment(comment):
-        try:
+        with contextlib.suppress(directives.DirectiveError):
             directives.parse(comment)
-        except directives.DirectiveError:
-            pass
 
 
 SAMPLE = """\
@@ -133,13 +150,32 @@ x = 1
 
 
 @FUZZ
-@given(st.dictionaries(
-    st.sampled_from(["APP_NAME", "APP_RATIO", "APP_WHEN", "APP_TAGS", "APP_MATRIX", "APP_SERVER_PORT",
-                     "APP_SERVER_MODE", "APP_SERVER_TOKEN", "APP_LABELS", "APP_OTHER"]),
-    st.one_of(st.text(max_size=20), st.from_regex(r"-?[0-9]{1,5}", fullmatch=True),
-              st.sampled_from(["[1, 2]", "[[1]]", "{x = 2}", "true", "2024-02-03", "a,b"])),
-))
-def test_random_environments_load_or_raise_config_error(tmp_path_factory: Any, env: dict[str, str]) -> None:
+@given(
+    st.dictionaries(
+        st.sampled_from(
+            [
+                "APP_NAME",
+                "APP_RATIO",
+                "APP_WHEN",
+                "APP_TAGS",
+                "APP_MATRIX",
+                "APP_SERVER_PORT",
+                "APP_SERVER_MODE",
+                "APP_SERVER_TOKEN",
+                "APP_LABELS",
+                "APP_OTHER",
+            ]
+        ),
+        st.one_of(
+            st.text(max_size=20),
+            st.from_regex(r"-?[0-9]{1,5}", fullmatch=True),
+            st.sampled_from(["[1, 2]", "[[1]]", "{x = 2}", "true", "2024-02-03", "a,b"]),
+        ),
+    )
+)
+def test_random_environments_load_or_raise_config_error(
+    tmp_path_factory: Any, env: dict[str, str]
+) -> None:
     global _sample_module
     if _sample_module is None:
         path: Path = tmp_path_factory.mktemp("fuzz") / "config.toml"
@@ -153,8 +189,11 @@ def test_random_environments_load_or_raise_config_error(tmp_path_factory: Any, e
     except module.ConfigError as exc:
         assert exc.problems
         if "APP_SERVER_TOKEN" in env and env["APP_SERVER_TOKEN"].strip():
-            assert all(env["APP_SERVER_TOKEN"] not in str(p) or env["APP_SERVER_TOKEN"] in "***"
-                       for p in exc.problems if p.field == "server.token")
+            assert all(
+                env["APP_SERVER_TOKEN"] not in str(p) or env["APP_SERVER_TOKEN"] in "***"
+                for p in exc.problems
+                if p.field == "server.token"
+            )
         return
     assert isinstance(config, module.Config)
     if "APP_SERVER_PORT" in env:
@@ -173,17 +212,35 @@ def test_keywords_never_become_fields(tmp_path: Path) -> None:
 
 long_values = st.one_of(
     st.text(string.printable, min_size=0, max_size=120),
-    st.lists(st.text(string.ascii_letters + ' "\'\\', max_size=40), min_size=1, max_size=8),
-    st.lists(st.lists(st.integers(-(10**12), 10**12), min_size=1, max_size=6), min_size=1, max_size=5),
-    st.datetimes(timezones=st.none() | st.just(datetime.timezone(datetime.timedelta(hours=5, minutes=30)))),
-    st.dictionaries(st.from_regex(r"[a-z]{1,30}", fullmatch=True), st.text(string.ascii_letters, max_size=40),
-                    min_size=1, max_size=5),
+    st.lists(st.text(string.ascii_letters + " \"'\\", max_size=40), min_size=1, max_size=8),
+    st.lists(
+        st.lists(st.integers(-(10**12), 10**12), min_size=1, max_size=6), min_size=1, max_size=5
+    ),
+    st.datetimes(
+        timezones=st.none() | st.just(datetime.timezone(datetime.timedelta(hours=5, minutes=30)))
+    ),
+    st.dictionaries(
+        st.from_regex(r"[a-z]{1,30}", fullmatch=True),
+        st.text(string.ascii_letters, max_size=40),
+        min_size=1,
+        max_size=5,
+    ),
 )
 
 
-@settings(max_examples=int(os.environ.get("RUFF_FUZZ_EXAMPLES", "40")), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.dictionaries(st.from_regex(r"[a-z][a-z_]{0,40}", fullmatch=True), long_values, min_size=1, max_size=4))
-def test_generated_code_is_stable_under_ruff_format(tmp_path_factory: Any, document: dict[str, Any]) -> None:
+@settings(
+    max_examples=int(os.environ.get("RUFF_FUZZ_EXAMPLES", "40")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    st.dictionaries(
+        st.from_regex(r"[a-z][a-z_]{0,40}", fullmatch=True), long_values, min_size=1, max_size=4
+    )
+)
+def test_generated_code_is_stable_under_ruff_format(
+    tmp_path_factory: Any, document: dict[str, Any]
+) -> None:
     import subprocess
     import sys
 
@@ -193,17 +250,26 @@ def test_generated_code_is_stable_under_ruff_format(tmp_path_factory: Any, docum
             continue
         lines.append(f"{key} = {tomlkit.item(value).as_string()}")
     maps = {k: v for k, v in document.items() if isinstance(v, dict)}
-    text = "\n".join(lines) + "\n" + "".join(
-        f"\n[{key}]  # map\n" + "".join(f"{k} = {tomlkit.item(v).as_string()}\n" for k, v in value.items())
-        for key, value in maps.items())
+    text = (
+        "\n".join(lines)
+        + "\n"
+        + "".join(
+            f"\n[{key}]  # map\n"
+            + "".join(f"{k} = {tomlkit.item(v).as_string()}\n" for k, v in value.items())
+            for key, value in maps.items()
+        )
+    )
     folder: Path = tmp_path_factory.mktemp("ruff")
     path = folder / "config.toml"
     path.write_text(text, encoding="utf-8")
-    schema, diagnostics = read_config(path, "config.toml", "APP_")
+    schema, _diagnostics = read_config(path, "config.toml", "APP_")
     if schema is None:
         return
     out = folder / "configgen_config.py"
     out.write_text(render_config(schema, source_hash="sha256:0"), encoding="utf-8")
-    result = subprocess.run([sys.executable, "-m", "ruff", "format", "--isolated", "--no-cache", "--diff", str(out)],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "ruff", "format", "--isolated", "--no-cache", "--diff", str(out)],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stdout + result.stderr

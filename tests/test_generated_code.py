@@ -20,7 +20,9 @@ SAMPLES = {"spec": ("spec.toml", "MYAPP_"), "everything": ("everything.toml", "D
 
 def _generate(tmp_path: Path, sample: str) -> Path:
     data, prefix = SAMPLES[sample]
-    root = write_project(tmp_path / sample, (DATA / data).read_text(encoding="utf-8"), prefix=prefix)
+    root = write_project(
+        tmp_path / sample, (DATA / data).read_text(encoding="utf-8"), prefix=prefix
+    )
     assert main(["generate", "--project", str(root)]) == 0
     return root / "src" / "app" / "configgen_config.py"
 
@@ -41,7 +43,9 @@ def test_matches_golden_file(outputs: dict[str, Path], sample: str) -> None:
 
 
 @pytest.mark.parametrize("sample", SAMPLES)
-def test_identical_when_generated_again(tmp_path: Path, outputs: dict[str, Path], sample: str) -> None:
+def test_identical_when_generated_again(
+    tmp_path: Path, outputs: dict[str, Path], sample: str
+) -> None:
     assert _generate(tmp_path, sample).read_bytes() == outputs[sample].read_bytes()
 
 
@@ -57,8 +61,16 @@ def test_ruff_check_passes(outputs: dict[str, Path]) -> None:
 
 def test_ruff_format_leaves_it_unchanged(outputs: dict[str, Path]) -> None:
     files = [str(path) for path in outputs.values()]
-    result = _tool("ruff", "format", "--isolated", "--no-cache", "--check", "--diff", *files,
-                   cwd=outputs["spec"].parent)
+    result = _tool(
+        "ruff",
+        "format",
+        "--isolated",
+        "--no-cache",
+        "--check",
+        "--diff",
+        *files,
+        cwd=outputs["spec"].parent,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -66,8 +78,18 @@ def test_ruff_format_leaves_it_unchanged(outputs: dict[str, Path]) -> None:
 def test_mypy_strict_passes(tmp_path: Path, outputs: dict[str, Path], version: str) -> None:
     for sample, path in outputs.items():
         shutil.copyfile(path, tmp_path / f"{sample}_config.py")
-    result = _tool("mypy", "--strict", "--config-file=", "--no-incremental", "--python-version", version,
-                   "--cache-dir", str(tmp_path / ".mypy"), ".", cwd=tmp_path)
+    result = _tool(
+        "mypy",
+        "--strict",
+        "--config-file=",
+        "--no-incremental",
+        "--python-version",
+        version,
+        "--cache-dir",
+        str(tmp_path / ".mypy"),
+        ".",
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -90,8 +112,11 @@ def test_runs_with_nothing_but_the_standard_library(outputs: dict[str, Path]) ->
         "import sys; sys.path.insert(0, sys.argv[1]); import configgen_config as c;"
         "print(c.load_config(env={'DEMO_DATABASE_PASSWORD': 'secret-enough', 'DEMO_SERVER_PORT': '9000'}).server.port)"
     )
-    result = subprocess.run([sys.executable, "-S", "-I", "-c", code, str(outputs["everything"].parent)],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-S", "-I", "-c", code, str(outputs["everything"].parent)],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "9000"
     assert "jinja2" not in result.stderr

@@ -87,7 +87,16 @@ def test_environment_overrides_every_type(every: ModuleType) -> None:
 
 @pytest.mark.parametrize(
     ("text", "value"),
-    [("true", True), ("1", True), ("YES", True), ("On", True), ("false", False), ("0", False), ("no", False), ("off", False)],
+    [
+        ("true", True),
+        ("1", True),
+        ("YES", True),
+        ("On", True),
+        ("false", False),
+        ("0", False),
+        ("no", False),
+        ("off", False),
+    ],
 )
 def test_bool_spellings(spec: ModuleType, text: str, value: bool) -> None:
     config = spec.load_config(env={**REQUIRED, "MYAPP_SERVER_TLS_ENABLED": text})
@@ -96,7 +105,9 @@ def test_bool_spellings(spec: ModuleType, text: str, value: bool) -> None:
 
 def test_file_then_environment(spec: ModuleType, tmp_path: Path) -> None:
     path = tmp_path / "prod.toml"
-    path.write_text('[server]\nport = 9001\nhost = "10.0.0.1"\n[database]\npassword = "from-file"\n')
+    path.write_text(
+        '[server]\nport = 9001\nhost = "10.0.0.1"\n[database]\npassword = "from-file"\n'
+    )
     config = spec.load_config(path, env={"MYAPP_SERVER_PORT": "9002"})
     assert config.server.port == 9002
     assert config.server.host == "10.0.0.1"
@@ -150,13 +161,17 @@ def test_error_message_lists_every_problem(spec: ModuleType) -> None:
 
 
 def test_sensitive_values_never_shown(every: ModuleType) -> None:
-    config = every.load_config(env={"DEMO_DATABASE_PASSWORD": "hunter2-secret", "DEMO_API_KEY": "k-123"})
+    config = every.load_config(
+        env={"DEMO_DATABASE_PASSWORD": "hunter2-secret", "DEMO_API_KEY": "k-123"}
+    )
     for text in (repr(config), str(config), repr(config.database)):
         assert "hunter2-secret" not in text
         assert "k-123" not in text
         assert "password='***'" in text or "api_key='***'" in text
     found = problems(every, env={"DEMO_DATABASE_PASSWORD": "short"})
-    assert found == ["database.password: length 5 is below min=8 (environment variable DEMO_DATABASE_PASSWORD)"]
+    assert found == [
+        "database.password: length 5 is below min=8 (environment variable DEMO_DATABASE_PASSWORD)"
+    ]
     assert all("short" not in p for p in found)
 
 
@@ -174,8 +189,15 @@ def test_custom_env_name(every: ModuleType) -> None:
 
 
 def test_rules_on_environment_values(every: ModuleType) -> None:
-    assert problems(every, env={**EVERY_REQUIRED, "DEMO_MODE": "turbo", "DEMO_SERVER_HOSTNAME": "Bad_Host",
-                                "DEMO_SERVER_ALLOWED_HOSTS": ""}) == [
+    assert problems(
+        every,
+        env={
+            **EVERY_REQUIRED,
+            "DEMO_MODE": "turbo",
+            "DEMO_SERVER_HOSTNAME": "Bad_Host",
+            "DEMO_SERVER_ALLOWED_HOSTS": "",
+        },
+    ) == [
         "mode: 'turbo' is not one of fast|safe|slow (environment variable DEMO_MODE)",
         "server.hostname: 'Bad_Host' does not match pattern=^[a-z][a-z0-9-]{0,62}$"
         " (environment variable DEMO_SERVER_HOSTNAME)",

@@ -20,7 +20,9 @@ def test_defaults_from_project_name(tmp_path: Path) -> None:
     (tmp_path / "src" / "my_app").mkdir(parents=True)
     (tmp_path / "pyproject.toml").write_text('[project]\nname = "My-App"\n[tool.configgen]\n')
     # an empty table is still the table: the defaults apply
-    (tmp_path / "pyproject.toml").write_text('[project]\nname = "My-App"\n[tool.configgen]\nconfig = "config.toml"\n')
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "My-App"\n[tool.configgen]\nconfig = "config.toml"\n'
+    )
     settings = load_settings(tmp_path)
     assert settings.package == (tmp_path / "src" / "my_app").resolve()
     assert settings.env_prefix == "MY_APP_"
@@ -30,7 +32,9 @@ def test_defaults_from_project_name(tmp_path: Path) -> None:
 
 
 def test_unknown_key(tmp_path: Path) -> None:
-    assert _settings_error(tmp_path, '[tool.configgen]\nconfig = "c.toml"\nenv_prefix = "X_"\n') == [
+    assert _settings_error(
+        tmp_path, '[tool.configgen]\nconfig = "c.toml"\nenv_prefix = "X_"\n'
+    ) == [
         "pyproject.toml:3:1: tool.configgen.env_prefix: unknown setting (did you mean 'env-prefix'?);"
         " known settings: config, env-prefix, flags, package, test-helpers"
     ]

@@ -34,7 +34,11 @@ def _detect_package(root: Path, module: str) -> str:
         if module and (root / candidate).is_dir():
             return candidate
     src = root / "src"
-    packages = sorted(p.name for p in src.iterdir() if (p / "__init__.py").is_file()) if src.is_dir() else []
+    packages = (
+        sorted(p.name for p in src.iterdir() if (p / "__init__.py").is_file())
+        if src.is_dir()
+        else []
+    )
     if len(packages) == 1:
         return f"src/{packages[0]}"
     return f"src/{module}" if module else "."
@@ -44,7 +48,11 @@ def run(args: argparse.Namespace) -> int:
     root: Path = args.dir if args.dir is not None else args.project
     root.mkdir(parents=True, exist_ok=True)
     pyproject = root / "pyproject.toml"
-    document = tomlkit.parse(pyproject.read_text(encoding="utf-8")) if pyproject.is_file() else tomlkit.document()
+    document = (
+        tomlkit.parse(pyproject.read_text(encoding="utf-8"))
+        if pyproject.is_file()
+        else tomlkit.document()
+    )
     project = document.get("project")
     name = str(project.get("name", "")) if isinstance(project, dict) else ""
     name = name or root.resolve().name
@@ -64,17 +72,20 @@ def run(args: argparse.Namespace) -> int:
         return 0
     table = tomlkit.table()
     table.add("config", "config.toml")
-    table.add("flags", "flags.toml") if (root / "flags.toml").is_file() else None
+    if (root / "flags.toml").is_file():
+        table.add("flags", "flags.toml")
     table.add("package", _detect_package(root, module))
     table.add("env-prefix", prefix)
     table.add("test-helpers", True)
     if not isinstance(tool, dict):
         tool = tomlkit.table(is_super_table=True)
         document.add("tool", tool)
-    tool.add("configgen", table)
+    tool["configgen"] = table
     pyproject.write_text(tomlkit.dumps(document), encoding="utf-8")
     print(f"configgen: added [tool.configgen] to {pyproject}")
     package = root / str(table["package"])
     if not package.is_dir():
-        print(f"configgen: note: set 'package' to your package directory ({package} does not exist yet)")
+        print(
+            f"configgen: note: set 'package' to your package directory ({package} does not exist yet)"
+        )
     return 0

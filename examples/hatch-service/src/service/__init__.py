@@ -1,0 +1,1 @@
+"""The example service: its settings come from the generated ``configgen_config``."""
