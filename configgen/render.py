@@ -46,7 +46,6 @@ def environment() -> jinja2.Environment:
         layout=pyexpr.format_expr,
         docstring=pyexpr.docstring,
         string=pyexpr.string,
-        default_of=default_expr,
         kind_of=kind_expr,
         field_spec=field_spec,
         call=pyexpr.call,
@@ -85,9 +84,8 @@ def entry_expr(section: Section, value: dict[str, Any], entries: dict[str, Secti
     return pyexpr.call(section.class_name, **arguments)
 
 
-def default_expr(field: Field, schema: ConfigSchema) -> pyexpr.Expr:
+def default_expr(field: Field, entries: dict[str, Section]) -> pyexpr.Expr:
     """The right-hand side of a field's line in its dataclass."""
-    entries = {entry.class_name: entry for entry in schema.classes()}
     built = value_expr(field.type, field.default, entries)
     if isinstance(field.type, MapOf):
         factory = pyexpr.Prefixed("lambda: ", pyexpr.call("MappingProxyType", built))
@@ -233,7 +231,9 @@ def render_config(schema: ConfigSchema, *, source_hash: str) -> str:
         key=("str", "int", "float", "bool", "datetime", "date", "time").index,
     )
     owners = {id(f): s for s in schema.root.walk() for f in s.fields}
+    entries = {section.class_name: section for section in classes}
     context = {
+        "default_of": lambda field: default_expr(field, entries),
         "schema": schema,
         "classes": classes,
         "sections": sections,

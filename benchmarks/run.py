@@ -1,0 +1,291 @@
+"""ConfigGen benchmarks. Every figure is printed beside a baseline measured in the same run.
+
+    python benchmarks/run.py            # everything
+    python benchmarks/run.py load gen   # some of it: load, import, gen
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import timeit
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(REPO))
+
+from configgen.pipeline import generate, render  # noqa: E402
+from configgen.settings import load_settings  # noqa: E402
+
+ENV = {
+    "BENCH_SERVER_PORT": "9000",
+    "BENCH_SERVER_TIMEOUT": "12.5",
+    "BENCH_SERVER_DEBUG": "true",
+    "BENCH_SERVER_ALLOWED_HOSTS": "a.example,b.example",
+    "BENCH_DATABASE_URL": "postgres://db/app",
+    "BENCH_DATABASE_PASSWORD": "s3cret",
+    "BENCH_DATABASE_POOL_SIZE": "20",
+    "BENCH_DATABASE_POOL_TIMEOUT": "2.5",
+    "BENCH_DATABASE_ECHO": "false",
+    "BENCH_CACHE_URL": "redis://cache:6379/1",
+    "BENCH_CACHE_TTL": "60",
+    "BENCH_CACHE_ENABLED": "false",
+    "BENCH_CACHE_PREFIX": "bench",
+    "BENCH_LOGGING_JSON": "true",
+    "BENCH_LOGGING_FILE": "/var/log/app.log",
+    "BENCH_LOGGING_ROTATE_MB": "50",
+    "BENCH_SERVER_HOST": "10.0.0.1",
+    "BENCH_SERVER_WORKERS": "16",
+    "BENCH_LOGGING_LEVEL": "WARNING",
+    "BENCH_DATABASE_POOL_SIZE_MAX": "ignored",
+}
+assert len(ENV) == 20
+
+
+def per_call(function: Callable[[], object], repeat: int = 7) -> float:
+    """Best-of-*repeat* seconds per call, each repeat long enough to be measured well."""
+    timer = timeit.Timer(function)
+    number, _ = timer.autorange()
+    return min(timer.repeat(repeat=repeat, number=number)) / number
+
+
+def fmt(seconds: float) -> str:
+    for unit, scale in (("s", 1), ("ms", 1e-3), ("µs", 1e-6), ("ns", 1e-9)):
+        if seconds >= scale:
+            return f"{seconds / scale:8.2f} {unit}"
+    return f"{seconds / 1e-9:8.2f} ns"
+
+
+def row(name: str, seconds: float, baseline: float | None = None, note: str = "") -> None:
+    ratio = f"{baseline / seconds:7.1f}x faster" if baseline else ""
+    print(f"  {name:<48} {fmt(seconds)}  {ratio} {note}".rstrip())
+
+
+def import_path(path: Path, name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def make_project(root: Path, config: str) -> Path:
+    (root / "src" / "bench").mkdir(parents=True, exist_ok=True)
+    (root / "config.toml").write_text(config, encoding="utf-8")
+    (root / "pyproject.toml").write_text(
+        '[project]\nname = "bench"\n[tool.configgen]\nconfig = "config.toml"\n'
+        'package = "src/bench"\nenv-prefix = "BENCH_"\n',
+        encoding="utf-8",
+    )
+    return root
+
+
+PYDANTIC_MODULE = textwrap.dedent(
+    '''
+    from typing import Literal
+
+    from pydantic import BaseModel, Field, SecretStr
+    from pydantic_settings import (
+        BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource,
+    )
+
+    class Server(BaseModel):
+        host: str = "0.0.0.0"
+        port: int = Field(8080, ge=1, le=65535)
+        workers: int = Field(4, ge=1, le=64)
+        timeout: float = 30.0
+        debug: bool = False
+        allowed_hosts: list[str] = ["localhost"]
+
+    class Database(BaseModel):
+        url: str = "postgres://localhost/app"
+        password: SecretStr = SecretStr("")
+        pool_size: int = Field(10, ge=1, le=100)
+        pool_timeout: float = 5.0
+        echo: bool = False
+
+    class Cache(BaseModel):
+        url: str = "redis://localhost:6379/0"
+        ttl: int = Field(300, ge=0)
+        enabled: bool = True
+        prefix: str = "app"
+
+    class Logging(BaseModel):
+        level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+        json_: bool = Field(False, alias="json")
+        file: str = ""
+        rotate_mb: int = 100
+
+    class Settings(BaseSettings):
+        model_config = SettingsConfigDict(env_prefix="BENCH_", env_nested_delimiter="_",
+                                          env_nested_max_split=1, toml_file=TOML_FILE)
+        server: Server = Server()
+        database: Database = Database()
+        cache: Cache = Cache()
+        logging: Logging = Logging()
+
+        @classmethod
+        def settings_customise_sources(cls, settings_cls, init_settings, env_settings,
+                                       dotenv_settings, file_secret_settings):
+            return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+    '''
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Section:
+    values: dict[str, object]
+
+
+def hand_written_loader(path: Path, env: dict[str, str]) -> object:
+    """What a careful person writes with the standard library alone, for the same schema."""
+    with open(path, "rb") as file:
+        data = tomllib.load(file)
+    sections = {}
+    for name, defaults in DEFAULTS.items():
+        merged = {**defaults, **data.get(name, {})}
+        for key, default in defaults.items():
+            raw = env.get(f"BENCH_{name.upper()}_{key.upper()}")
+            if raw is None:
+                continue
+            if isinstance(default, bool):
+                merged[key] = raw.lower() in ("1", "true", "yes", "on")
+            elif isinstance(default, int):
+                merged[key] = int(raw)
+            elif isinstance(default, float):
+                merged[key] = float(raw)
+            elif isinstance(default, list):
+                merged[key] = raw.split(",")
+            else:
+                merged[key] = raw
+        sections[name] = Section(merged)
+    return sections
+
+
+DEFAULTS: dict[str, dict[str, object]] = {}
+
+
+def bench_load(tmp: Path) -> None:
+    global DEFAULTS
+    print("load_config(): defaults + TOML file + 20 environment overrides, 4 sections, 22 keys")
+    root = make_project(tmp / "load", (HERE / "bench_config.toml").read_text(encoding="utf-8"))
+    generate(load_settings(root))
+    generated = import_path(root / "src" / "bench" / "configgen_config.py", "bench_config")
+    override = HERE / "override.toml"
+    config = generated.load_config(override, env=ENV)
+    assert config.server.port == 9000 and config.logging.level == "WARNING"
+    DEFAULTS = tomllib.loads((HERE / "bench_config.toml").read_text(encoding="utf-8"))
+
+    ours = per_call(lambda: generated.load_config(override, env=ENV))
+    hand = per_call(lambda: hand_written_loader(override, ENV))
+    results = [("configgen load_config()", ours), ("hand-written stdlib loader (no validation)", hand)]
+    try:
+        module_file = tmp / "pydantic_load.py"
+        module_file.write_text(f"TOML_FILE = {str(override)!r}\n{PYDANTIC_MODULE}", encoding="utf-8")
+        settings_class = import_path(module_file, "pydantic_load").Settings
+        saved = dict(os.environ)
+        # the same values in pydantic-settings' own spelling: lists as JSON
+        os.environ.update({**ENV, "BENCH_SERVER_ALLOWED_HOSTS": '["a.example", "b.example"]'})
+        try:
+            loaded = settings_class()  # type: ignore[operator]
+            assert loaded.server.port == 9000, loaded
+            pydantic = per_call(lambda: settings_class())  # type: ignore[operator]
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+        results.append(("pydantic-settings BaseSettings()", pydantic))
+    except ImportError:
+        pydantic = None
+        print("  (pydantic-settings not installed: pip install pydantic-settings)")
+    for name, seconds in results:
+        print(f"  {name:<48} {fmt(seconds)}")
+    if pydantic:
+        print(f"  ratio: configgen is {pydantic / ours:.1f}x faster than pydantic-settings (goal: >= 10x)")
+    print(f"  ratio: configgen costs {ours / hand:.2f}x the hand-written loader, which validates nothing")
+
+
+def bench_import(tmp: Path) -> None:
+    print("import time in a fresh interpreter (median of 15, minus `python -c pass`)")
+    root = make_project(tmp / "imp", (HERE / "bench_config.toml").read_text(encoding="utf-8"))
+    generate(load_settings(root))
+    pydantic_file = tmp / "pydantic_bench.py"
+    pydantic_file.write_text(f"TOML_FILE = None\n{PYDANTIC_MODULE}", encoding="utf-8")
+
+    def timed(code: str, path: Path) -> float:
+        samples = []
+        for _ in range(15):
+            result = subprocess.run(
+                [sys.executable, "-X", "importtime", "-c", code],
+                cwd=path, capture_output=True, text=True, check=True,
+            )
+            total = 0
+            for line in result.stderr.splitlines():
+                parts = line.split("|")
+                if len(parts) == 3 and parts[2].strip() == code.split()[-1]:
+                    total = int(parts[1])
+            samples.append(total * 1e-6)
+        return statistics.median(samples)
+
+    ours = timed("import configgen_config", root / "src" / "bench")
+    try:
+        import pydantic_settings  # noqa: F401
+
+        theirs = timed("import pydantic_bench", tmp)
+    except ImportError:
+        theirs = None
+    print(f"  {'import configgen_config (generated)':<48} {fmt(ours)}")
+    if theirs:
+        print(f"  {'import a pydantic-settings module, same schema':<48} {fmt(theirs)}")
+        print(f"  ratio: the generated module imports {theirs / ours:.1f}x faster (goal: >= 5x)")
+
+
+def bench_generate(tmp: Path) -> None:
+    print("generation time by schema size (read + check + render, no write; best of 3)")
+    previous = None
+    for keys in (10, 100, 1_000, 10_000):
+        per_section = 10
+        lines = []
+        for section in range(keys // per_section):
+            lines.append(f"[section_{section}]")
+            for key in range(per_section):
+                kind = key % 4
+                value = ('"text"', "42  # validate: min=0", "1.5", "true")[kind]
+                lines.append(f"key_{key} = {value}")
+        root = make_project(tmp / f"gen{keys}", "\n".join(lines) + "\n")
+        settings = load_settings(root)
+        generation = render(settings)
+        assert generation.ok, generation.diagnostics[:3]
+        seconds = min(timeit.repeat(lambda: render(settings), number=1, repeat=3))
+        per_key = seconds / keys
+        growth = f"  {per_key / previous:4.2f}x the per-key cost of the size before" if previous else ""
+        print(f"  {keys:>6} keys  {fmt(seconds)}  ({fmt(per_key).strip()} per key){growth}")
+        previous = per_key
+    print("  goal: linear (per-key cost flat), 10,000 keys in under 2 s")
+
+
+BENCHES = {"load": bench_load, "import": bench_import, "gen": bench_generate}
+
+
+def main(argv: list[str]) -> int:
+    chosen = argv or list(BENCHES)
+    print(f"Python {sys.version.split()[0]} on {os.cpu_count()} cores\n")
+    with tempfile.TemporaryDirectory() as folder:
+        for name in chosen:
+            BENCHES[name](Path(folder))
+            print()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
