@@ -47,6 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILES",
         help="TOML files to check (default: those in [tool.configgen])",
     )
+    sub.add_argument(
+        "--strict", action="store_true", help="treat warnings (expired flags) as errors"
+    )
     commands.add_parser(
         "check", parents=[common], help="exit 1 if generated modules are missing or out of date"
     )

@@ -180,3 +180,97 @@ class ConfigSchema:
 
         visit(self.root)
         return found
+
+
+FLAG_KINDS = ("bool", "int", "float", "string", "enum", "percent")
+
+
+@dataclasses.dataclass(frozen=True)
+class Segment:
+    """A named group of targeting keys: listed users, or an attribute with allowed values."""
+
+    name: str
+    users: tuple[str, ...]
+    attribute: str | None
+    values: tuple[str | int | float | bool, ...]
+    line: int
+    col: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Flag:
+    """One feature flag of flags.toml."""
+
+    key: str  # dotted, as the store knows it: "ui.theme"
+    name: str  # the getter's name
+    path: tuple[str, ...]  # normalised names from the root category
+    kind: str  # one of FLAG_KINDS
+    default: bool | int | float | str
+    description: str
+    expires: datetime.date | None
+    users: tuple[str, ...]
+    segments: tuple[str, ...]
+    rollout: float | None
+    values: tuple[str, ...]  # enum values
+    line: int
+    col: int
+
+    @property
+    def targeted(self) -> bool:
+        return bool(self.users or self.segments or self.rollout is not None)
+
+    @property
+    def python(self) -> str:
+        if self.kind == "enum":
+            return "Literal[" + ", ".join(_quoted(v) for v in self.values) + "]"
+        return {"bool": "bool", "int": "int", "float": "float", "string": "str", "percent": "bool"}[
+            self.kind
+        ]
+
+    @property
+    def stored_python(self) -> str:
+        """The type of the value a store holds for this flag (a percent flag: its percentage)."""
+        return "float" if self.kind == "percent" else self.python
+
+
+def _quoted(text: str) -> str:
+    from configgen.pyexpr import string
+
+    return string(text)
+
+
+@dataclasses.dataclass(frozen=True)
+class Category:
+    """A table of flags without a ``type``: an attribute of `Flags` holding more getters."""
+
+    name: str  # attribute name in the parent; "" for the root
+    path: tuple[str, ...]
+    class_name: str
+    flags: tuple[Flag, ...]
+    categories: tuple[Category, ...]
+
+    def walk(self) -> list[Category]:
+        """This category and all below it, children before parents."""
+        found: list[Category] = []
+        for category in self.categories:
+            found.extend(category.walk())
+        found.append(self)
+        return found
+
+    def all_flags(self) -> list[Flag]:
+        found = list(self.flags)
+        for category in self.categories:
+            found.extend(category.all_flags())
+        return sorted(found, key=lambda flag: flag.key)
+
+
+@dataclasses.dataclass(frozen=True)
+class FlagsSchema:
+    """Everything generated from one flags.toml."""
+
+    source: str
+    root: Category
+    segments: tuple[Segment, ...]
+
+    def flags(self) -> list[Flag]:
+        return self.root.all_flags()

@@ -2,22 +2,29 @@
 
 from __future__ import annotations
 
+import datetime
 import functools
+import re
+import textwrap
 from pathlib import Path
 from typing import Any
 
 import jinja2
 
 from configgen import pyexpr
+from configgen.config_reader import class_name_for
 from configgen.model import (
+    Category,
     ConfigSchema,
     Field,
     FieldType,
+    Flag,
+    FlagsSchema,
     ListOf,
     MapOf,
     Scalar,
     Section,
-    SectionRef,
+    Segment,
 )
 
 _HERE = Path(__file__).resolve().parent
@@ -53,6 +60,15 @@ def environment() -> jinja2.Environment:
         atom=pyexpr.Atom,
         all_names=lambda names: sorted(
             names, key=lambda n: (0 if n.isupper() else 1 if n[:1].isupper() else 2, n)
+        ),
+        import_from=lambda module, names: (
+            pyexpr.format_expr(
+                pyexpr.Bracketed("(", ")", tuple(pyexpr.Atom(n) for n in names)),
+                "",
+                f"from {module} import ",
+            )
+            if len(f"from {module} import {', '.join(names)}") > pyexpr.LINE_LENGTH
+            else f"from {module} import {', '.join(names)}"
         ),
         strings_tuple=lambda names: pyexpr.tuple_of([pyexpr.Atom(pyexpr.string(n)) for n in names]),
     )
@@ -275,3 +291,244 @@ def _all_types(schema: ConfigSchema) -> set[FieldType]:
 
 
 __all__ = ["SectionRef", "render_config", "templates_dir", "value_expr"]
+
+
+# -- flags --------------------------------------------------------------------------------
+
+
+def _bucketing_source() -> str:
+    """`configgen.bucketing`'s functions, renamed private, for the generated module."""
+    import inspect
+
+    from configgen import bucketing
+
+    parts = [
+        inspect.getsource(bucketing.murmur3_32),
+        inspect.getsource(bucketing.bucket),
+        inspect.getsource(bucketing.in_rollout),
+    ]
+    text = "\n\n".join(part.rstrip("\n") for part in parts)
+    for public in ("murmur3_32", "bucket", "in_rollout"):
+        text = re.sub(rf"\b{public}\(", f"_{public}(", text)
+    text = text.replace("RESOLUTION", "100_000")
+    text = text.replace("def _bucket(", "@functools.lru_cache(maxsize=65_536)\ndef _bucket(")
+    return text.replace("\n\ndef ", "\n\n\ndef ").replace("\n\n@functools", "\n\n\n@functools")
+
+
+_FLAG_READERS = {
+    "bool": "_bool",
+    "int": "_int",
+    "float": "_float",
+    "string": "_str",
+    "percent": "_percentage",
+}
+
+
+def _flag_literal(value: object) -> str:
+    return pyexpr.flat(pyexpr.scalar(value))
+
+
+def _getter_doc(flag: Flag) -> str:
+    summary = " ".join(flag.description.split()) or f"The flag {flag.key}"
+    if summary[-1] not in ".!?":
+        summary += "."
+    facts = [f"Default: {_flag_literal(flag.default)}."]
+    if flag.kind == "percent":
+        facts = [f"True for the given percentage of targeting keys (default {flag.default:g}%)."]
+    if flag.users:
+        facts.append(f"True for targeting keys {', '.join(flag.users)}.")
+    if flag.segments:
+        facts.append(f"True for segments {', '.join(flag.segments)}.")
+    if flag.rollout is not None:
+        facts.append(f"True for {flag.rollout:g}% of other targeting keys.")
+    if flag.expires is not None:
+        facts.append(f"After {flag.expires.isoformat()} always the default.")
+    return summary + "\n\n" + textwrap.fill(" ".join(facts), width=76, break_long_words=False)
+
+
+def _signature(flag: Flag, indent: str) -> str:
+    returns = class_name_for(flag.path) if flag.kind == "enum" else flag.python
+    one_line = f"{indent}def {flag.name}(self, ctx: EvaluationContext | None = None) -> {returns}:"
+    if len(one_line) <= pyexpr.LINE_LENGTH:
+        return one_line
+    inner = indent + pyexpr.INDENT
+    return (
+        f"{indent}def {flag.name}(\n{inner}self, ctx: EvaluationContext | None = None\n"
+        f"{indent}) -> {returns}:"
+    )
+
+
+def _segment_name(segment: Segment) -> str:
+    return "_SEGMENT_" + re.sub(r"\W", "_", segment.name).upper()
+
+
+def _strings_set(values: tuple[object, ...]) -> pyexpr.Expr:
+    ordered = sorted(values, key=lambda v: (type(v).__name__, str(v)))
+    return pyexpr.call(
+        "frozenset", pyexpr.Bracketed("{", "}", tuple(pyexpr.scalar(v) for v in ordered))
+    )
+
+
+def _segment_expr(segment: Segment) -> pyexpr.Expr:
+    if segment.attribute is None:
+        return pyexpr.call("_Segment", users=_strings_set(segment.users))
+    return pyexpr.call(
+        "_Segment",
+        attribute=pyexpr.Atom(pyexpr.string(segment.attribute)),
+        values=_strings_set(segment.values),
+    )
+
+
+def _targeting_name(flag: Flag) -> str:
+    return "_TARGETING_" + "_".join(flag.path).upper()
+
+
+def _targeting_expr(flag: Flag, segments: dict[str, Segment]) -> pyexpr.Expr:
+    arguments: dict[str, pyexpr.Expr] = {"key": pyexpr.Atom(pyexpr.string(flag.key))}
+    if flag.users:
+        arguments["users"] = _strings_set(flag.users)
+    if flag.segments:
+        arguments["segments"] = pyexpr.tuple_of(
+            [pyexpr.Atom(_segment_name(segments[name])) for name in flag.segments]
+        )
+    if flag.rollout is not None:
+        arguments["rollout"] = pyexpr.scalar(flag.rollout)
+    return pyexpr.call("_Targeting", **arguments)
+
+
+def _expiry_timestamp(flag: Flag) -> int:
+    assert flag.expires is not None
+    after = datetime.datetime.combine(
+        flag.expires + datetime.timedelta(days=1), datetime.time(), tzinfo=datetime.timezone.utc
+    )
+    return int(after.timestamp())
+
+
+def _isort_key(name: str) -> tuple[int, str]:
+    return (0 if name.isupper() else 1 if name[:1].isupper() else 2, name)
+
+
+def render_flags(schema: FlagsSchema, *, source_hash: str) -> str:
+    """The text of ``configgen_flags.py`` for *schema*."""
+    flags = schema.flags()
+    categories = [c for c in schema.root.walk() if c is not schema.root]
+    enums = [flag for flag in flags if flag.kind == "enum"]
+    segments = {segment.name: segment for segment in schema.segments}
+    used_segments = sorted({name for flag in flags for name in flag.segments})
+    owners: dict[str, str] = {}
+    for flag in flags:
+        owners[flag.key] = ".".join(["self", *flag.path[:-1]])
+
+    def category_slots(category: Category) -> list[str]:
+        slots = [sub.name for sub in category.categories]
+        slots += [f"_{flag.name}_value" for flag in category.flags]
+        if category is schema.root:
+            slots += ["__weakref__", "_fallbacks", "_lock", "_store"]
+        else:
+            slots.append("_root")
+        return sorted(slots)
+
+    def state_type(flag: Flag) -> str:
+        if flag.kind == "percent":
+            return "float"
+        if flag.targeted:
+            return "bool | None"
+        return class_name_for(flag.path) if flag.kind == "enum" else flag.python
+
+    def state_default(flag: Flag) -> str:
+        return "None" if flag.targeted else _flag_literal(flag.default)
+
+    def reader(flag: Flag) -> pyexpr.Expr:
+        if flag.kind == "enum":
+            return pyexpr.call("_one_of", *(pyexpr.Atom(pyexpr.string(v)) for v in flag.values))
+        return pyexpr.Atom(_FLAG_READERS[flag.kind])
+
+    kinds_order = ("bool", "int", "float", "string", "enum", "percent")
+    readers_used = sorted({flag.kind for flag in flags}, key=kinds_order.index)
+    uses_targeting = any(flag.targeted for flag in flags)
+    uses_percent = any(flag.kind == "percent" for flag in flags)
+    exported = [
+        "CompositeStore",
+        "DEFAULT_FLAG_VALUES",
+        "EvaluationContext",
+        "FileStore",
+        "FlagStore",
+        "Flags",
+        "MemoryStore",
+    ]
+    exported += [c.class_name for c in categories] + [class_name_for(f.path) for f in enums]
+    defaults = pyexpr.call(
+        "types.MappingProxyType",
+        pyexpr.dict_of(
+            [(pyexpr.Atom(pyexpr.string(f.key)), pyexpr.scalar(f.default)) for f in flags]
+        ),
+    )
+    first = flags[0] if flags else None
+    context = {
+        "schema": schema,
+        "flags": flags,
+        "root": schema.root,
+        "categories": categories,
+        "enums": enums,
+        "segments": [segments[name] for name in used_segments],
+        "exported": sorted(exported, key=_isort_key),
+        "defaults_expr": defaults,
+        "example_getter": ".".join(first.path) if first else "name",
+        "example_key": first.key if first else "name",
+        "uses_targeting": uses_targeting,
+        "uses_percent": uses_percent,
+        "uses_rollout": uses_targeting or uses_percent,
+        "uses_expiry": any(flag.expires is not None for flag in flags),
+        "readers_used": readers_used,
+        "bucketing_source": _bucketing_source(),
+        "source_hash": source_hash,
+        "alias": lambda flag: class_name_for(flag.path),
+        "literal": lambda flag: pyexpr.Bracketed(
+            "Literal[", "]", tuple(pyexpr.Atom(pyexpr.string(v)) for v in flag.values)
+        ),
+        "category_slots": category_slots,
+        "state_type": state_type,
+        "state_default": state_default,
+        "default_literal": lambda flag: _flag_literal(flag.default),
+        "owner_expr": lambda flag: owners[flag.key],
+        "root_expr": lambda flag: "self._root" if len(flag.path) > 1 else "self",
+        "reader": reader,
+        "signature": _signature,
+        "getter_doc": _getter_doc,
+        "expiry_timestamp": _expiry_timestamp,
+        "segment_name": _segment_name,
+        "segment_expr": _segment_expr,
+        "targeting_name": _targeting_name,
+        "targeting_expr": lambda flag: _targeting_expr(flag, segments),
+    }
+    return environment().get_template("flags.py.j2").render(context)
+
+
+def render_testing(config: ConfigSchema, flags: FlagsSchema | None) -> str:
+    """The text of ``configgen_testing.py``: helpers for tests, left out of production."""
+    root = config.root
+    config_fields = [(f.name, f.type.python) for f in root.fields]
+    config_fields += [(s.name, s.class_name) for s in root.sections]
+    used = {name for _, annotation in config_fields for name in re.findall(r"[A-Z]\w*", annotation)}
+    config_imports = sorted({"Config", "default_config"} | (used - {"Mapping"}), key=_isort_key)
+    needs = [(annotation, name) for name, annotation in config_fields]
+    flags_imports: list[str] = []
+    if flags is not None:
+        aliases = {class_name_for(f.path) for f in flags.flags() if f.kind == "enum"}
+        flags_imports = sorted({"Flags", "MemoryStore"} | aliases, key=_isort_key)
+    exported = ["test_config"] + (["test_flags", "test_flags_with"] if flags is not None else [])
+    uses = " ".join(annotation for annotation, _ in needs)
+    context = {
+        "sources": [config.source] + ([flags.source] if flags is not None else []),
+        "flags": flags,
+        "config_fields": config_fields,
+        "config_imports": config_imports,
+        "flags_imports": flags_imports,
+        "exported": exported,
+        "uses_datetime": "datetime." in uses,
+        "uses_mapping": "Mapping[" in uses,
+        "override_type": lambda flag: (
+            class_name_for(flag.path) if flag.kind == "enum" else flag.stored_python
+        ),
+    }
+    return environment().get_template("testing.py.j2").render(context)

@@ -20,7 +20,10 @@ def test_generate_check_diff_cycle(
     module = root / "src" / "app" / "configgen_config.py"
     assert cli("check", "--project", root).code == 1
     result = cli("generate", "--project", root)
-    assert (result.code, result.out) == (0, "configgen: wrote src/app/configgen_config.py\n")
+    assert (result.code, result.out) == (
+        0,
+        "configgen: wrote src/app/configgen_config.py\nconfiggen: wrote src/app/configgen_testing.py\n",
+    )
     assert cli("check", "--project", root).code == 0
     # unchanged inputs: nothing printed, nothing rewritten
     mtime = module.stat().st_mtime_ns
@@ -47,7 +50,8 @@ def test_check_reports_missing_module(
     result = cli("check", "--project", project(CONFIG))
     assert (result.code, result.err) == (
         1,
-        "src/app/configgen_config.py: missing; run 'configgen generate'\n",
+        "src/app/configgen_config.py: missing; run 'configgen generate'\n"
+        "src/app/configgen_testing.py: missing; run 'configgen generate'\n",
     )
 
 
@@ -123,7 +127,7 @@ def test_init_writes_starters_and_never_overwrites(
     pyproject = (root / "pyproject.toml").read_text()
     assert pyproject.startswith('# my project\n[project]\nname = "shop"\n')
     assert (
-        '[tool.configgen]\nconfig = "config.toml"\npackage = "src/shop"\nenv-prefix = "SHOP_"\n'
+        '[tool.configgen]\nconfig = "config.toml"\nflags = "flags.toml"\npackage = "src/shop"\nenv-prefix = "SHOP_"\n'
         in pyproject
     )
     config = (root / "config.toml").read_text()
@@ -131,6 +135,7 @@ def test_init_writes_starters_and_never_overwrites(
     assert cli("generate", "--project", root).code == 0
     module = import_file(root / "src" / "shop" / "configgen_config.py")
     assert module.load_config(env={"SHOP_SERVER_PORT": "1234"}).server.port == 1234
+    assert (root / "src" / "shop" / "configgen_flags.py").is_file()
     # a second init changes nothing
     (root / "config.toml").write_text(config + "extra = 1\n")
     again = cli("init", root)

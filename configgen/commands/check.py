@@ -24,4 +24,9 @@ def run(args: argparse.Namespace) -> int:
             state = "missing" if current is None else "out of date"
             print(f"{settings.shown(path)}: {state}; run 'configgen generate'", file=sys.stderr)
             ret = 1
+    for path in generation.obsolete:
+        print(
+            f"{settings.shown(path)}: should not exist; run 'configgen generate'", file=sys.stderr
+        )
+        ret = 1
     return ret

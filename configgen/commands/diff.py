@@ -18,14 +18,16 @@ def run(args: argparse.Namespace) -> int:
     if not generation.ok:
         print_diagnostics(errors(generation.diagnostics))
         return 1
-    for path, text in generation.files.items():
+    changes = [(path, text) for path, text in generation.files.items()]
+    changes += [(path, "") for path in generation.obsolete]
+    for path, text in changes:
         shown = settings.shown(path)
         current = read_text(path)
         lines = difflib.unified_diff(
             (current or "").splitlines(keepends=True),
             text.splitlines(keepends=True),
             fromfile="/dev/null" if current is None else f"a/{shown}",
-            tofile=f"b/{shown}",
+            tofile=f"b/{shown}" if path not in generation.obsolete else "/dev/null",
         )
         sys.stdout.writelines(lines)
     return 0

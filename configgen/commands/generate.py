@@ -12,10 +12,13 @@ from configgen.settings import load_settings
 def run(args: argparse.Namespace) -> int:
     settings = load_settings(args.project)
     try:
-        changed = generate(settings)
+        generated = generate(settings)
     except DiagnosticError as exc:
         print_diagnostics(exc.diagnostics)
         return 1
-    for path in changed:
+    print_diagnostics(generated.warnings)
+    for path in generated.written:
         print(f"configgen: wrote {settings.shown(path)}")
+    for path in generated.removed:
+        print(f"configgen: removed {settings.shown(path)}")
     return 0

@@ -29,6 +29,33 @@ pool_size = 5  # validate: min=1,max=100
 """
 
 
+STARTER_FLAGS = """\
+# Feature flags. Each [flags.NAME] table is one flag with a type and a default;
+# a table without a type is a category (flags.ui.theme()). Values can be changed at
+# run time through the store given to Flags(store).
+
+[flags.new_checkout]
+type = "bool"
+default = false
+description = "The new checkout flow"
+users = ["alice"]          # these targeting keys get true
+segments = ["staff"]       # so do the members of these segments
+rollout = 10               # and this percentage of everyone else
+
+[flags.ui.theme]
+type = "enum"
+values = ["light", "dark"]
+default = "light"
+
+[flags.search.new_ranker]
+type = "percent"           # the getter is true for this percentage of targeting keys
+default = 0
+
+[segments.staff]
+users = ["alice", "bob"]
+"""
+
+
 def _detect_package(root: Path, module: str) -> str:
     for candidate in (f"src/{module}", module):
         if module and (root / candidate).is_dir():
@@ -65,6 +92,13 @@ def run(args: argparse.Namespace) -> int:
     else:
         config.write_text(STARTER_CONFIG.format(name=name, prefix=prefix), encoding="utf-8")
         print(f"configgen: wrote {config}")
+
+    flags = root / "flags.toml"
+    if flags.exists():
+        print(f"configgen: {flags} exists, left as it is")
+    else:
+        flags.write_text(STARTER_FLAGS, encoding="utf-8")
+        print(f"configgen: wrote {flags}")
 
     tool = document.get("tool")
     if isinstance(tool, dict) and "configgen" in tool:

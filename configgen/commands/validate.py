@@ -15,9 +15,11 @@ def run(args: argparse.Namespace) -> int:
     files: list[tuple[Path, str]] = [(path, path.as_posix()) for path in args.files]
     if not files:
         files = [(settings.config, settings.shown(settings.config))]
+        if settings.flags is not None:
+            files.append((settings.flags, settings.shown(settings.flags)))
     ret = 0
     for path, shown in files:
-        diagnostics = validate(path, shown, settings.env_prefix)
+        diagnostics = validate(path, shown, settings.env_prefix, strict=args.strict)
         print_diagnostics(diagnostics)
         if errors(diagnostics):
             ret = 1
