@@ -12,7 +12,7 @@ from typing import Any
 import tomlkit.items
 
 from configgen.config_reader import INT64_MAX, INT64_MIN, article, class_name_for
-from configgen.diagnostics import Diagnostic
+from configgen.diagnostics import Diagnostic, Severity
 from configgen.model import FLAG_KINDS, Category, Flag, FlagsSchema, Segment
 from configgen.toml_source import SourceFile, read_source
 
@@ -49,7 +49,7 @@ def read_flags(path: Path, shown_as: str) -> tuple[FlagsSchema | None, list[Diag
 
 def expired(schema: FlagsSchema, today: datetime.date, *, strict: bool) -> list[Diagnostic]:
     """A diagnostic for each flag whose ``expires`` date has passed."""
-    severity = "error" if strict else "warning"
+    severity: Severity = "error" if strict else "warning"
     return [
         Diagnostic(
             schema.source,

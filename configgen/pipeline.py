@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import datetime
 import hashlib
 from pathlib import Path
 from typing import NamedTuple
-
-import datetime
 
 from configgen.config_reader import read_config
 from configgen.diagnostics import Diagnostic, DiagnosticError, errors
