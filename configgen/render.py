@@ -290,7 +290,6 @@ def _all_types(schema: ConfigSchema) -> set[FieldType]:
     return found
 
 
-__all__ = ["SectionRef", "render_config", "templates_dir", "value_expr"]
 
 
 # -- flags --------------------------------------------------------------------------------
