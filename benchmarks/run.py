@@ -15,7 +15,6 @@ import sys
 import tempfile
 import textwrap
 import timeit
-import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
@@ -150,6 +149,8 @@ class Section:
 
 def hand_written_loader(path: Path, env: dict[str, str]) -> object:
     """What a careful person writes with the standard library alone, for the same schema."""
+    import tomllib  # the benchmarks run on Python 3.11+
+
     with open(path, "rb") as file:
         data = tomllib.load(file)
     sections = {}
@@ -178,6 +179,8 @@ DEFAULTS: dict[str, dict[str, object]] = {}
 
 def bench_load(tmp: Path) -> None:
     global DEFAULTS
+    import tomllib
+
     print("load_config(): defaults + TOML file + 20 environment overrides, 4 sections, 22 keys")
     root = make_project(tmp / "load", (HERE / "bench_config.toml").read_text(encoding="utf-8"))
     generate(load_settings(root))
@@ -283,7 +286,7 @@ def bench_generate(tmp: Path) -> None:
         settings = load_settings(root)
         generation = render(settings)
         assert generation.ok, generation.diagnostics[:3]
-        seconds = min(timeit.repeat(lambda: render(settings), number=1, repeat=3))
+        seconds = min(timeit.repeat(lambda settings=settings: render(settings), number=1, repeat=3))
         per_key = seconds / keys
         growth = (
             f"  {per_key / previous:4.2f}x the per-key cost of the size before" if previous else ""

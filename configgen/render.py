@@ -290,8 +290,6 @@ def _all_types(schema: ConfigSchema) -> set[FieldType]:
     return found
 
 
-
-
 # -- flags --------------------------------------------------------------------------------
 
 
