@@ -55,7 +55,7 @@ def expired(schema: FlagsSchema, today: datetime.date, *, strict: bool) -> list[
             schema.source,
             flag.line,
             flag.col,
-            flag.key,
+            f"flags.{flag.key}",
             f"expired on {flag.expires.isoformat()}: the getter now returns the default "
             f"{flag.default!r}; remove the flag or move its date",
             severity,
@@ -498,7 +498,7 @@ class _Reader:
             self.error(
                 item,
                 key,
-                f"the default of a {kind} flag must be {expected}, not {_spelling(value)} {value!r}",
+                f"the default of {article(kind)} flag must be {expected}, not {_spelling(value)} {value!r}",
             )
             return None
         if kind == "int" and not INT64_MIN <= value <= INT64_MAX:
@@ -533,7 +533,7 @@ class _Reader:
                         self.source.display_path,
                         line,
                         col,
-                        flag.key,
+                        f"flags.{flag.key}",
                         f"'{flag.key}' and '{other.key}' would both be test_flags_with({keyword_name}=...); rename one",
                     )
                 )
@@ -546,7 +546,7 @@ class _Reader:
                             self.source.display_path,
                             flag.line,
                             flag.col,
-                            flag.key,
+                            f"flags.{flag.key}",
                             f"the values of '{flag.key}' would be named '{alias}', not a valid "
                             "name; start the flag's name with a letter",
                         )
@@ -557,7 +557,7 @@ class _Reader:
                             self.source.display_path,
                             flag.line,
                             flag.col,
-                            flag.key,
+                            f"flags.{flag.key}",
                             f"the values of '{flag.key}' would be named {alias}, a name already in use; rename it",
                         )
                     )

@@ -15,38 +15,57 @@ from configgen.cli import main
 from tests.conftest import DATA, write_project
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
-SAMPLES = {"spec": ("spec.toml", "MYAPP_"), "everything": ("everything.toml", "DEMO_")}
+SAMPLES = {"spec": ("spec", "MYAPP_"), "everything": ("everything", "DEMO_")}
+MODULES = ("configgen_config.py", "configgen_flags.py", "configgen_testing.py")
 
 
 def _generate(tmp_path: Path, sample: str) -> Path:
+    """Generate the sample's three modules; return the package directory."""
     data, prefix = SAMPLES[sample]
     root = write_project(
-        tmp_path / sample, (DATA / data).read_text(encoding="utf-8"), prefix=prefix
+        tmp_path / sample,
+        (DATA / f"{data}.toml").read_text(encoding="utf-8"),
+        prefix=prefix,
+        extra='flags = "flags.toml"\n',
     )
+    shutil.copyfile(DATA / f"{data}_flags.toml", root / "flags.toml")
+    (root / "src" / "app" / "__init__.py").write_text("")
     assert main(["generate", "--project", str(root)]) == 0
-    return root / "src" / "app" / "configgen_config.py"
+    return root / "src" / "app"
 
 
 @pytest.fixture(scope="module")
-def outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+def packages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     tmp = tmp_path_factory.mktemp("generated")
     return {sample: _generate(tmp, sample) for sample in SAMPLES}
 
 
+@pytest.fixture(scope="module")
+def outputs(packages: dict[str, Path]) -> dict[str, Path]:
+    return {
+        f"{sample}/{module}": package / module
+        for sample, package in packages.items()
+        for module in MODULES
+    }
+
+
 @pytest.mark.parametrize("sample", SAMPLES)
-def test_matches_golden_file(outputs: dict[str, Path], sample: str) -> None:
-    golden = GOLDEN / sample / "configgen_config.py"
+@pytest.mark.parametrize("module", MODULES)
+def test_matches_golden_file(packages: dict[str, Path], sample: str, module: str) -> None:
+    golden = GOLDEN / sample / module
     if os.environ.get("UPDATE_GOLDEN"):
         golden.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(outputs[sample], golden)
-    assert outputs[sample].read_bytes() == golden.read_bytes()
+        shutil.copyfile(packages[sample] / module, golden)
+    assert (packages[sample] / module).read_bytes() == golden.read_bytes()
 
 
 @pytest.mark.parametrize("sample", SAMPLES)
 def test_identical_when_generated_again(
-    tmp_path: Path, outputs: dict[str, Path], sample: str
+    tmp_path: Path, packages: dict[str, Path], sample: str
 ) -> None:
-    assert _generate(tmp_path, sample).read_bytes() == outputs[sample].read_bytes()
+    again = _generate(tmp_path, sample)
+    for module in MODULES:
+        assert (again / module).read_bytes() == (packages[sample] / module).read_bytes()
 
 
 def _tool(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -55,7 +74,7 @@ def _tool(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 def test_ruff_check_passes(outputs: dict[str, Path]) -> None:
     files = [str(path) for path in outputs.values()]
-    result = _tool("ruff", "check", "--isolated", "--no-cache", *files, cwd=outputs["spec"].parent)
+    result = _tool("ruff", "check", "--isolated", "--no-cache", *files, cwd=Path(files[0]).parent)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -69,15 +88,15 @@ def test_ruff_format_leaves_it_unchanged(outputs: dict[str, Path]) -> None:
         "--check",
         "--diff",
         *files,
-        cwd=outputs["spec"].parent,
+        cwd=Path(files[0]).parent,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 @pytest.mark.parametrize("version", ["3.10", f"{sys.version_info.major}.{sys.version_info.minor}"])
-def test_mypy_strict_passes(tmp_path: Path, outputs: dict[str, Path], version: str) -> None:
-    for sample, path in outputs.items():
-        shutil.copyfile(path, tmp_path / f"{sample}_config.py")
+def test_mypy_strict_passes(tmp_path: Path, packages: dict[str, Path], version: str) -> None:
+    for sample, package in packages.items():
+        shutil.copytree(package, tmp_path / f"{sample}_app")
     result = _tool(
         "mypy",
         "--strict",
@@ -87,7 +106,7 @@ def test_mypy_strict_passes(tmp_path: Path, outputs: dict[str, Path], version: s
         version,
         "--cache-dir",
         str(tmp_path / ".mypy"),
-        ".",
+        *(f"{sample}_app" for sample in packages),
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stdout + result.stderr
@@ -100,28 +119,29 @@ def test_imports_only_the_standard_library(outputs: dict[str, Path]) -> None:
         for node in ast.walk(tree):
             if isinstance(node, ast.Import):
                 imported.update(alias.name.split(".")[0] for alias in node.names)
-            elif isinstance(node, ast.ImportFrom) and node.module:
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
                 imported.add(node.module.split(".")[0])
         assert imported, path
         assert imported <= set(sys.stdlib_module_names), imported - set(sys.stdlib_module_names)
 
 
-def test_runs_with_nothing_but_the_standard_library(outputs: dict[str, Path]) -> None:
+def test_runs_with_nothing_but_the_standard_library(packages: dict[str, Path]) -> None:
     # -S: no site-packages at all; -I: no PYTHONPATH, no user site, no current directory.
     code = (
-        "import sys; sys.path.insert(0, sys.argv[1]); import configgen_config as c;"
-        "print(c.load_config(env={'DEMO_DATABASE_PASSWORD': 'secret-enough', 'DEMO_SERVER_PORT': '9000'}).server.port)"
+        "import sys; sys.path.insert(0, sys.argv[1]);"
+        "from app import configgen_config as c, configgen_flags as f, configgen_testing as t;"
+        "print(c.load_config(env={'DEMO_DATABASE_PASSWORD': 'secret-enough', 'DEMO_SERVER_PORT': '9000'}).server.port);"
+        "print(f.Flags().ui.theme(), t.test_flags_with(ui_theme='dark').ui.theme())"
     )
     result = subprocess.run(
-        [sys.executable, "-S", "-I", "-c", code, str(outputs["everything"].parent)],
+        [sys.executable, "-S", "-I", "-c", code, str(packages["everything"].parent)],
         capture_output=True,
         text=True,
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "9000"
-    assert "jinja2" not in result.stderr
+    assert result.stdout.split() == ["9000", "light", "dark"]
 
 
 def test_header_says_generated_and_names_its_source(outputs: dict[str, Path]) -> None:
-    first = outputs["spec"].read_text(encoding="utf-8").splitlines()[0]
+    first = outputs["spec/configgen_config.py"].read_text(encoding="utf-8").splitlines()[0]
     assert first == "# generated by configgen from config.toml — do not edit"
