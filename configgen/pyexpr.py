@@ -184,6 +184,9 @@ def _clock(
 def docstring(text: str, indent: str) -> str:
     """A triple-quoted docstring of *text*, kept stable under ruff's docstring formatting."""
     text = text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
+    text = "".join(
+        char if char == "\n" or char.isprintable() else string(char)[1:-1] for char in text
+    )
     lines = [line.rstrip() for line in text.split("\n")]
     if lines[0].startswith('"'):
         lines[0] = " " + lines[0]  # as ruff does, so that four quotes never meet

@@ -88,3 +88,27 @@ def generated(tmp_path: Path) -> Callable[..., ModuleType]:
         return import_file(root / "src" / "app" / "configgen_config.py")
 
     return make
+
+
+@pytest.fixture(scope="session")
+def flags_package(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The "everything" sample generated into an importable package ``ffapp``."""
+    root = tmp_path_factory.mktemp("flags")
+    project = write_project(
+        root / "proj",
+        (DATA / "everything.toml").read_text(encoding="utf-8"),
+        prefix="DEMO_",
+        extra='flags = "flags.toml"\n',
+    )
+    (project / "flags.toml").write_text(
+        (DATA / "everything_flags.toml").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    (project / "src" / "app" / "__init__.py").write_text("")
+    assert main(["generate", "--project", str(project)]) == 0
+    package = root / "site" / "ffapp"
+    package.parent.mkdir()
+    import shutil
+
+    shutil.copytree(project / "src" / "app", package)
+    sys.path.insert(0, str(package.parent))
+    return package

@@ -39,7 +39,7 @@ CASES = {
         "flags.toml:4:1: flags.a.default: the default 'z' is not one of the values 'x', 'y'",
     ),
     "values on a non-enum": (
-        f"[flags.a]\n{BOOL}values = [\"x\"]\n",
+        f'[flags.a]\n{BOOL}values = ["x"]\n',
         "flags.toml:4:1: flags.a.values: 'values' is for enum flags; this flag is bool",
     ),
     "percent above 100": (
@@ -126,7 +126,10 @@ CASES = {
         f"[flags.ui_theme]\n{BOOL}[flags.ui.theme]\n{BOOL}",
         "flags.toml:1:1: flags.ui_theme: 'ui_theme' and 'ui.theme' would both be test_flags_with(ui_theme=...); rename one",
     ),
-    "toml syntax error": ('[flags.a]\ntype = "bool\n', "flags.toml:2:13: invalid TOML: Control characters (codes less than 0x1f and 0x7f) are not allowed in strings, use \\u000a instead"),
+    "toml syntax error": (
+        '[flags.a]\ntype = "bool\n',
+        "flags.toml:2:13: invalid TOML: Control characters (codes less than 0x1f and 0x7f) are not allowed in strings, use \\u000a instead",
+    ),
 }
 
 
@@ -141,8 +144,10 @@ def test_bad_flags_are_located(tmp_path: Path, text: str, expected: str) -> None
 
 def test_enum_values_need_not_be_identifiers(tmp_path: Path) -> None:
     path = tmp_path / "flags.toml"
-    path.write_text('[flags.a]\ntype = "enum"\nvalues = ["high-contrast", "a b", "ü"]\ndefault = "a b"\n')
+    path.write_text(
+        '[flags.a]\ntype = "enum"\nvalues = ["high-contrast", "a b", "ü"]\ndefault = "a b"\n'
+    )
     schema, diagnostics = read_flags(path, "flags.toml")
     assert diagnostics == []
     assert schema is not None
-    assert schema.flags()[0].python == "Literal[\"high-contrast\", \"a b\", \"ü\"]"
+    assert schema.flags()[0].python == 'Literal["high-contrast", "a b", "ü"]'

@@ -273,3 +273,85 @@ def test_generated_code_is_stable_under_ruff_format(
         text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+flag_kinds = st.sampled_from(["bool", "int", "float", "string", "enum", "percent", "boolean", 3])
+flag_values = st.one_of(
+    st.booleans(),
+    st.integers(-(2**64), 2**64),
+    st.floats(-10, 200),
+    st.text(max_size=8),
+    st.dates(),
+)
+flag_tables = st.fixed_dictionaries(
+    {"type": flag_kinds, "default": flag_values},
+    optional={
+        "values": st.lists(st.text(max_size=6), max_size=4),
+        "users": st.lists(st.text(max_size=5), max_size=3),
+        "segments": st.lists(st.sampled_from(["staff", "eu", "nope"]), max_size=2),
+        "rollout": flag_values,
+        "expires": st.one_of(st.dates(), st.text(max_size=5)),
+        "description": st.text(max_size=20),
+    },
+)
+valid_flag_tables = st.one_of(
+    st.fixed_dictionaries(
+        {"type": st.just("bool"), "default": st.booleans()},
+        optional={
+            "users": st.lists(st.text(min_size=1, max_size=5), max_size=3),
+            "segments": st.lists(st.sampled_from(["staff", "eu"]), max_size=2, unique=True),
+            "rollout": st.floats(0, 100),
+            "expires": st.dates(),
+        },
+    ),
+    st.fixed_dictionaries({"type": st.just("int"), "default": st.integers(-(2**63), 2**63 - 1)}),
+    st.fixed_dictionaries({"type": st.just("string"), "default": st.text(max_size=10)}),
+    st.fixed_dictionaries({"type": st.just("percent"), "default": st.floats(0, 100)}),
+    st.lists(st.text(min_size=1, max_size=6), min_size=1, max_size=4, unique=True).flatmap(
+        lambda values: st.fixed_dictionaries(
+            {"type": st.just("enum"), "values": st.just(values), "default": st.sampled_from(values)}
+        )
+    ),
+)
+flag_tables = st.one_of(valid_flag_tables, valid_flag_tables, flag_tables)
+flag_documents = st.fixed_dictionaries(
+    {
+        "flags": st.dictionaries(
+            keys,
+            st.one_of(flag_tables, st.dictionaries(keys, flag_tables, min_size=1, max_size=3)),
+            min_size=1,
+            max_size=4,
+        )
+    },
+    optional={
+        "segments": st.just({"staff": {"users": ["a"]}, "eu": {"attribute": "c", "in": ["x"]}})
+    },
+)
+
+
+@FUZZ
+@given(flag_documents)
+def test_flags_documents_give_a_module_or_diagnostics(
+    tmp_path_factory: Any, document: dict[str, Any]
+) -> None:
+    from configgen.flags_reader import read_flags
+    from configgen.render import render_flags
+
+    path: Path = tmp_path_factory.mktemp("fuzz") / "flags.toml"
+    path.write_text(_toml(document), encoding="utf-8")
+    schema, diagnostics = read_flags(path, "flags.toml")
+    event("diagnostics" if schema is None else "module")
+    if schema is None:
+        assert diagnostics and all(d.line >= 1 and d.col >= 1 for d in diagnostics)
+        return
+    module = _exec(render_flags(schema, source_hash="sha256:0"))
+    flags = module.Flags()
+    for flag in schema.flags():
+        owner = flags
+        for part in flag.path[:-1]:
+            owner = getattr(owner, part)
+        value = getattr(owner, flag.name)(module.EvaluationContext("someone"))
+        if flag.kind == "percent":
+            assert isinstance(value, bool)
+        elif flag.expires is None or not flag.targeted:
+            assert value == flag.default or flag.targeted

@@ -257,9 +257,12 @@ class CompositeStore:
         return None
 
     def watch(self, callback: Callable[[], object]) -> None:
-        """Watch every store."""
+        """Watch every store (one that cannot be watched is logged and skipped)."""
         for store in self.stores:
-            store.watch(callback)
+            try:
+                store.watch(callback)
+            except Exception:
+                logger.exception("cannot watch flag store %r", store)
 
 
 class SearchFlags:
@@ -301,7 +304,7 @@ class UiLayoutFlags:
 
         Default: True. After 2099-12-31 always the default.
         """
-        if time.time() >= 4102444800:  # expired after 2099-12-31
+        if time.time() >= 4102444800:  # after 2099-12-31: the default
             return True
         return self._sidebar_value
 
@@ -450,7 +453,7 @@ class Flags:
 
         Default: False. After 2020-01-01 always the default.
         """
-        if time.time() >= 1577923200:  # expired after 2020-01-01
+        if time.time() >= 1577923200:  # after 2020-01-01: the default
             return False
         return self._old_banner_value
 

@@ -235,9 +235,12 @@ class CompositeStore:
         return None
 
     def watch(self, callback: Callable[[], object]) -> None:
-        """Watch every store."""
+        """Watch every store (one that cannot be watched is logged and skipped)."""
         for store in self.stores:
-            store.watch(callback)
+            try:
+                store.watch(callback)
+            except Exception:
+                logger.exception("cannot watch flag store %r", store)
 
 
 class SearchFlags:
@@ -331,7 +334,7 @@ class Flags:
         Default: False. True for targeting keys alice. True for segments staff. True
         for 10% of other targeting keys. After 2027-03-01 always the default.
         """
-        if time.time() >= 1803945600:  # expired after 2027-03-01
+        if time.time() >= 1803945600:  # after 2027-03-01: the default
             return False
         stored = self._new_checkout_value
         if stored is not None:
