@@ -51,9 +51,17 @@ ENV = {
 assert len(ENV) == 20
 
 
-def per_call(function: Callable[[], object], repeat: int = 7) -> float:
-    """Best-of-*repeat* seconds per call, each repeat long enough to be measured well."""
-    timer = timeit.Timer(function)
+def per_call(function: Callable[[], object] | str, repeat: int = 7, **names: object) -> float:
+    """Best-of-*repeat* seconds per call, each repeat long enough to be measured well.
+
+    *function* is a callable, or a statement timed as written with *names* as globals
+    (so that a plain attribute read is not measured inside a function call).
+    """
+    timer = (
+        timeit.Timer(function, globals=names)
+        if isinstance(function, str)
+        else timeit.Timer(function)
+    )
     number, _ = timer.autorange()
     return min(timer.repeat(repeat=repeat, number=number)) / number
 
@@ -296,7 +304,79 @@ def bench_generate(tmp: Path) -> None:
     print("  goal: linear (per-key cost flat), 10,000 keys in under 2 s")
 
 
-BENCHES = {"load": bench_load, "import": bench_import, "gen": bench_generate}
+def bench_flags(tmp: Path) -> None:
+    print("flag getters (best of 7, per call)")
+    root = make_project(tmp / "flags", "[server]\nport = 8080\n")
+    (root / "flags.toml").write_text((HERE / "bench_flags.toml").read_text(encoding="utf-8"))
+    (root / "src" / "bench" / "__init__.py").write_text("")
+    generate(load_settings(root))
+    sys.path.insert(0, str(root / "src"))
+    flags_module = importlib.import_module("bench.configgen_flags")
+
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Frozen:
+        new_checkout: bool = False
+
+    frozen = Frozen()
+    memory = flags_module.Flags(flags_module.MemoryStore({"new_checkout": True}))
+    composite = flags_module.Flags(
+        flags_module.CompositeStore(
+            flags_module.MemoryStore(),
+            flags_module.FileStore(tmp / "missing.toml"),
+            flags_module.MemoryStore({"new_checkout": True}),
+        )
+    )
+    ctx = flags_module.EvaluationContext("user-12345")
+    attribute = per_call("frozen.new_checkout", frozen=frozen)
+    getter = per_call("flags.new_checkout()", flags=memory)
+    chained = per_call("flags.new_checkout()", flags=composite)
+    percent = per_call("flags.search.new_ranker(ctx)", flags=memory, ctx=ctx)
+    keys = iter(range(10**9))
+    percent_cold = per_call(
+        lambda: memory.search.new_ranker(flags_module.EvaluationContext(f"u{next(keys)}"))
+    )
+    print(f"  {'frozen dataclass attribute read':<48} {fmt(attribute)}")
+    print(
+        f"  {'flags.new_checkout() over MemoryStore':<48} {fmt(getter)}"
+        f"  {getter / attribute:.1f}x the attribute read (goal: <= 5x)"
+    )
+    print(
+        f"  {'flags.new_checkout() over CompositeStore of 3':<48} {fmt(chained)}"
+        f"  {chained / getter:.2f}x MemoryStore alone (goal: <= 1.5x)"
+    )
+    print(f"  {'flags.search.new_ranker(ctx), same key again':<48} {fmt(percent)}")
+    print(f"  {'flags.search.new_ranker(ctx), a new key each call':<48} {fmt(percent_cold)}")
+    try:
+        from openfeature import api
+        from openfeature.evaluation_context import EvaluationContext as OFContext
+        from openfeature.provider.in_memory_provider import InMemoryFlag, InMemoryProvider
+    except ImportError:
+        print("  (openfeature-sdk not installed: pip install openfeature-sdk)")
+        return
+    api.set_provider(InMemoryProvider({
+        "new_checkout": InMemoryFlag("on", {"on": True, "off": False}),
+        "search.new_ranker": InMemoryFlag("off", {"on": True, "off": False}),
+    }))  # fmt: skip
+    client = api.get_client()
+    of_context = OFContext("user-12345")
+    assert client.get_boolean_value("new_checkout", False) is True
+    openfeature = per_call('client.get_boolean_value("new_checkout", False)', client=client)
+    openfeature_ctx = per_call(
+        'client.get_boolean_value("search.new_ranker", False, ctx)', client=client, ctx=of_context
+    )
+    print(f"  {'OpenFeature get_boolean_value (in-memory)':<48} {fmt(openfeature)}")
+    print(f"  {'OpenFeature get_boolean_value with a context':<48} {fmt(openfeature_ctx)}")
+    print(
+        f"  ratio: the static getter is {openfeature / getter:.0f}x faster than OpenFeature"
+        " (goal: >= 200x)"
+    )
+    print(
+        f"  ratio: the percent flag with a context is {openfeature_ctx / percent:.0f}x faster"
+        f" ({openfeature_ctx / percent_cold:.1f}x for a new key each call; goal: >= 10x)"
+    )
+
+
+BENCHES = {"load": bench_load, "import": bench_import, "gen": bench_generate, "flags": bench_flags}
 
 
 def main(argv: list[str]) -> int:
