@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import hashlib
+import os
 from pathlib import Path
 from typing import NamedTuple
 
@@ -12,7 +12,7 @@ from configgen.config_reader import read_config
 from configgen.diagnostics import Diagnostic, DiagnosticError, errors
 from configgen.flags_reader import expired, read_flags
 from configgen.output import remove_files, write_files
-from configgen.render import render_config, render_flags, render_testing
+from configgen.render import Provenance, render_config, render_flags, render_testing
 from configgen.settings import Settings, production_build
 
 
@@ -31,16 +31,30 @@ class Generation(NamedTuple):
         return not errors(self.diagnostics)
 
 
-def inputs_hash(settings: Settings, *inputs: Path) -> str:
-    """A digest of everything a generated module depends on, recorded in its header."""
-    digest = hashlib.sha256(b"configgen\0")
-    digest.update(settings.env_prefix.encode() + b"\0")
-    for path in inputs:
-        digest.update(settings.shown(path).encode() + b"\0")
-        with contextlib.suppress(OSError):
-            digest.update(path.read_bytes())
-        digest.update(b"\0")
-    return "sha256:" + digest.hexdigest()[:32]
+def _generator_fingerprint() -> bytes:
+    """Changes whenever the generator can change its output: its version and templates."""
+    from configgen import __version__
+    from configgen.render import templates_dir
+
+    digest = hashlib.sha256(__version__.encode())
+    for template in sorted(templates_dir().glob("*.j2")):
+        digest.update(template.name.encode() + b"\0" + template.read_bytes())
+    return digest.digest()
+
+
+def provenance(settings: Settings, source: Path) -> Provenance:
+    """What a module generated from *source* records about its origin."""
+    data = source.read_bytes()
+    inputs = hashlib.sha256(_generator_fingerprint())
+    for part in (settings.env_prefix, settings.shown(source)):
+        inputs.update(part.encode() + b"\0")
+    inputs.update(data)
+    return Provenance(
+        inputs_digest="sha256:" + inputs.hexdigest()[:32],
+        shown_source=settings.shown(source),
+        relative_source=Path(os.path.relpath(source, settings.package)).as_posix(),
+        source_digest="sha256:" + hashlib.sha256(data).hexdigest(),
+    )
 
 
 def render(settings: Settings, *, production: bool | None = None) -> Generation:
@@ -66,14 +80,12 @@ def render(settings: Settings, *, production: bool | None = None) -> Generation:
     if config is None or (settings.flags is not None and flags is None) or errors(diagnostics):
         return Generation({}, diagnostics, [])
     files = {
-        outputs["config"]: render_config(
-            config, source_hash=inputs_hash(settings, settings.config)
-        ),
+        outputs["config"]: render_config(config, provenance=provenance(settings, settings.config)),
     }
     obsolete = []
     if flags is not None and settings.flags is not None:
         files[outputs["flags"]] = render_flags(
-            flags, source_hash=inputs_hash(settings, settings.flags)
+            flags, provenance=provenance(settings, settings.flags)
         )
     else:
         obsolete.append(outputs["flags"])

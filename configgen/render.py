@@ -7,7 +7,7 @@ import functools
 import re
 import textwrap
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import jinja2
 
@@ -217,7 +217,20 @@ def section_spec(section: Section) -> pyexpr.Expr:
     )
 
 
-def render_config(schema: ConfigSchema, *, source_hash: str) -> str:
+class Provenance(NamedTuple):
+    """Where a generated module came from, recorded in it."""
+
+    inputs_digest: str
+    """Digest of everything the output depends on: the input, settings, the generator."""
+    shown_source: str
+    """The input's path relative to the project: ``config/config.toml``."""
+    relative_source: str
+    """The input's path relative to the generated module's directory."""
+    source_digest: str
+    """``sha256:`` of the input's bytes, for the import-time staleness check."""
+
+
+def render_config(schema: ConfigSchema, *, provenance: Provenance) -> str:
     """The text of ``configgen_config.py`` for *schema*."""
     classes = schema.classes()
     sections = [s for s in schema.root.walk() if s is not schema.root]
@@ -264,7 +277,7 @@ def render_config(schema: ConfigSchema, *, source_hash: str) -> str:
         "uses_rules": any(f.rules for f in fields),
         "uses_pattern": any(f.rules.pattern is not None for f in fields),
         "config_file_env": f"{schema.env_prefix}CONFIG_FILE",
-        "source_hash": source_hash,
+        "provenance": provenance,
         "snake": _snake,
         "entry_specs": entry_specs,
         "field_specs": lambda fields: [field_spec(f, owners[id(f)]) for f in fields],
@@ -405,7 +418,7 @@ def _isort_key(name: str) -> tuple[int, str]:
     return (0 if name.isupper() else 1 if name[:1].isupper() else 2, name)
 
 
-def render_flags(schema: FlagsSchema, *, source_hash: str) -> str:
+def render_flags(schema: FlagsSchema, *, provenance: Provenance) -> str:
     """The text of ``configgen_flags.py`` for *schema*."""
     flags = schema.flags()
     categories = [c for c in schema.root.walk() if c is not schema.root]
@@ -478,7 +491,7 @@ def render_flags(schema: FlagsSchema, *, source_hash: str) -> str:
         "uses_expiry": any(flag.expires is not None for flag in flags),
         "readers_used": readers_used,
         "bucketing_source": _bucketing_source(),
-        "source_hash": source_hash,
+        "provenance": provenance,
         "alias": lambda flag: class_name_for(flag.path),
         "literal": lambda flag: pyexpr.Bracketed(
             "Literal[", "]", tuple(pyexpr.Atom(pyexpr.string(v)) for v in flag.values)

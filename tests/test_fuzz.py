@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from configgen import directives
 from configgen.config_reader import read_config
-from configgen.render import render_config
+from configgen.render import Provenance, render_config
 
 FUZZ = settings(
     max_examples=150,
@@ -64,8 +64,12 @@ def _toml(document: dict[str, Any]) -> str:
     return tomlkit.dumps(document)
 
 
+_PROVENANCE = Provenance("sha256:0", "config.toml", "../config.toml", "sha256:0")
+
+
 def _exec(source: str) -> ModuleType:
     module = ModuleType("fuzzed_config")
+    module.__file__ = "/nonexistent/configgen_config.py"
     import sys
 
     sys.modules["fuzzed_config"] = module  # dataclasses look their module up
@@ -109,7 +113,7 @@ def test_documents_round_trip_or_give_diagnostics(
         assert diagnostics
         assert all(d.line >= 1 and d.col >= 1 and d.message for d in diagnostics)
         return
-    module = _exec(render_config(schema, source_hash="sha256:0"))
+    module = _exec(render_config(schema, provenance=_PROVENANCE))
     _round_trips(document, module.default_config())
 
 
@@ -182,7 +186,7 @@ def test_random_environments_load_or_raise_config_error(
         path.write_text(SAMPLE)
         schema, diagnostics = read_config(path, "config.toml", "APP_")
         assert schema is not None, diagnostics
-        _sample_module = _exec(render_config(schema, source_hash="sha256:0"))
+        _sample_module = _exec(render_config(schema, provenance=_PROVENANCE))
     module = _sample_module
     try:
         config = module.load_config(env=env)
@@ -266,7 +270,7 @@ def test_generated_code_is_stable_under_ruff_format(
     if schema is None:
         return
     out = folder / "configgen_config.py"
-    out.write_text(render_config(schema, source_hash="sha256:0"), encoding="utf-8")
+    out.write_text(render_config(schema, provenance=_PROVENANCE), encoding="utf-8")
     result = subprocess.run(
         [sys.executable, "-m", "ruff", "format", "--isolated", "--no-cache", "--diff", str(out)],
         capture_output=True,
@@ -344,7 +348,7 @@ def test_flags_documents_give_a_module_or_diagnostics(
     if schema is None:
         assert diagnostics and all(d.line >= 1 and d.col >= 1 for d in diagnostics)
         return
-    module = _exec(render_flags(schema, source_hash="sha256:0"))
+    module = _exec(render_flags(schema, provenance=_PROVENANCE))
     flags = module.Flags()
     for flag in schema.flags():
         owner = flags
