@@ -57,6 +57,22 @@ def provenance(settings: Settings, source: Path) -> Provenance:
     )
 
 
+def expected_headers(settings: Settings) -> dict[Path, str]:
+    """The provenance line each generated module must carry to be current."""
+    outputs = settings.outputs
+    config = provenance(settings, settings.config)
+    headers = {outputs["config"]: f"# configgen-inputs: {config.inputs_digest}"}
+    combined = config.inputs_digest
+    if settings.flags is not None:
+        flags = provenance(settings, settings.flags)
+        headers[outputs["flags"]] = f"# configgen-inputs: {flags.inputs_digest}"
+        combined = (
+            "sha256:" + hashlib.sha256((combined + flags.inputs_digest).encode()).hexdigest()[:32]
+        )
+    headers[outputs["testing"]] = f"# configgen-inputs: {combined}"
+    return headers
+
+
 def render(settings: Settings, *, production: bool | None = None) -> Generation:
     """Read and check the inputs and render every module in memory; write nothing.
 
@@ -90,7 +106,8 @@ def render(settings: Settings, *, production: bool | None = None) -> Generation:
     else:
         obsolete.append(outputs["flags"])
     if settings.test_helpers and not production:
-        files[outputs["testing"]] = render_testing(config, flags)
+        header = expected_headers(settings)[outputs["testing"]]
+        files[outputs["testing"]] = render_testing(config, flags, header=header)
     else:
         obsolete.append(outputs["testing"])
     return Generation(files, diagnostics, [path for path in obsolete if _is_generated(path)])

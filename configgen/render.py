@@ -514,7 +514,7 @@ def render_flags(schema: FlagsSchema, *, provenance: Provenance) -> str:
     return environment().get_template("flags.py.j2").render(context)
 
 
-def render_testing(config: ConfigSchema, flags: FlagsSchema | None) -> str:
+def render_testing(config: ConfigSchema, flags: FlagsSchema | None, *, header: str) -> str:
     """The text of ``configgen_testing.py``: helpers for tests, left out of production."""
     root = config.root
     config_fields = [(f.name, f.type.python) for f in root.fields]
@@ -530,6 +530,7 @@ def render_testing(config: ConfigSchema, flags: FlagsSchema | None) -> str:
     uses = " ".join(annotation for annotation, _ in needs)
     context = {
         "sources": [config.source] + ([flags.source] if flags is not None else []),
+        "header": header,
         "flags": flags,
         "config_fields": config_fields,
         "config_imports": config_imports,

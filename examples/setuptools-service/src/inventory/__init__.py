@@ -1,0 +1,1 @@
+"""The setuptools example: an inventory service."""

@@ -1,0 +1,1 @@
+"""The Hatch build hook of ConfigGen: ``[tool.hatch.build.hooks.configgen]``."""
