@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from setuptools import Command, Distribution
 from setuptools.errors import BaseError
@@ -68,7 +68,7 @@ def _generate(root: Path) -> Any:
 
 
 def _with_build_py(base: type[Any]) -> type[Any]:
-    class build_py(base):  # type: ignore[misc,valid-type]
+    class build_py(base):  # type: ignore[misc]
         """build_py that generates the ConfigGen modules first."""
 
         _excluded: frozenset[Path] = frozenset()
@@ -88,7 +88,7 @@ def _with_build_py(base: type[Any]) -> type[Any]:
 
 
 def _with_sdist(base: type[Any]) -> type[Any]:
-    class sdist(base):  # type: ignore[misc,valid-type]
+    class sdist(base):  # type: ignore[misc]
         """sdist that carries the inputs and the generated modules."""
 
         _extra: tuple[str, ...] = ()
@@ -123,7 +123,7 @@ class ConfigGenCommand(Command):
     """``python setup.py configgen``: generate the modules of this project."""
 
     description = "generate the typed modules from config.toml and flags.toml"
-    user_options: list[tuple[str, str | None, str]] = []
+    user_options: ClassVar[list[tuple[str, str | None, str]]] = []
 
     def initialize_options(self) -> None:
         pass
