@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from configgen import __version__
-from configgen.commands import check, diff, generate, init, validate
+from configgen.commands import check, diff, generate, init, validate, watch
 from configgen.diagnostics import print_diagnostics
 from configgen.settings import SettingsError
 
@@ -18,6 +18,7 @@ COMMANDS = {
     "generate": generate.run,
     "init": init.run,
     "validate": validate.run,
+    "watch": watch.run,
 }
 
 
@@ -54,6 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
         "check", parents=[common], help="exit 1 if generated modules are missing or out of date"
     )
     commands.add_parser("diff", parents=[common], help="show what 'generate' would change")
+    commands.add_parser(
+        "watch", parents=[common], help="regenerate on every change of the inputs (Ctrl-C stops)"
+    )
     return parser
 
 

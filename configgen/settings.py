@@ -157,3 +157,45 @@ def load_settings(root: Path, *, require_table: bool = True) -> Settings:
         env_prefix=env_prefix,
         test_helpers=test_helpers,
     )
+
+
+def build_requirement_warnings(root: Path) -> list[Diagnostic]:
+    """A warning when a build backend would run without ConfigGen.
+
+    With ``[tool.configgen]`` and a Hatch hook table or the setuptools backend,
+    ``python-configgen`` must be in ``build-system.requires``, or builds in fresh
+    environments silently skip the generation.
+    """
+    pyproject = root / "pyproject.toml"
+    source, _ = read_source(pyproject, "pyproject.toml") if pyproject.is_file() else (None, [])
+    if source is None:
+        return []
+    document = source.document.unwrap()
+    tool = document.get("tool", {})
+    if "configgen" not in tool:
+        return []
+    system = document.get("build-system", {})
+    hatch_hook = "configgen" in tool.get("hatch", {}).get("build", {}).get("hooks", {})
+    setuptools = str(system.get("build-backend", "")).startswith("setuptools")
+    if not (hatch_hook or setuptools):
+        return []
+    names = {
+        re.split(r"[\s<>=!~;\[@]", str(r), maxsplit=1)[0].lower().replace("_", "-")
+        for r in system.get("requires", [])
+    }
+    if "python-configgen" in names:
+        return []
+    item = source.document.get("build-system")
+    line, col = source.position(item) if item is not None else (1, 1)
+    door = "the Hatch hook" if hatch_hook else "setuptools"
+    return [
+        Diagnostic(
+            "pyproject.toml",
+            line,
+            col,
+            "build-system.requires",
+            f"'python-configgen' is missing: {door} cannot generate the modules in a "
+            "fresh build environment",
+            "warning",
+        )
+    ]

@@ -8,7 +8,7 @@ import sys
 from configgen.diagnostics import errors, print_diagnostics
 from configgen.output import read_text
 from configgen.pipeline import render
-from configgen.settings import load_settings
+from configgen.settings import build_requirement_warnings, load_settings
 
 
 def run(args: argparse.Namespace) -> int:
@@ -17,6 +17,7 @@ def run(args: argparse.Namespace) -> int:
     if not generation.ok:
         print_diagnostics(errors(generation.diagnostics))
         return 1
+    print_diagnostics(build_requirement_warnings(settings.root))
     ret = 0
     for path, text in generation.files.items():
         current = read_text(path)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from configgen.diagnostics import errors, print_diagnostics
 from configgen.pipeline import validate
-from configgen.settings import Settings, load_settings
+from configgen.settings import Settings, build_requirement_warnings, load_settings
 
 
 def run(args: argparse.Namespace) -> int:
@@ -18,6 +18,8 @@ def run(args: argparse.Namespace) -> int:
         if settings.flags is not None:
             files.append((settings.flags, settings.shown(settings.flags)))
     ret = 0
+    if not args.files:
+        print_diagnostics(build_requirement_warnings(settings.root))
     for path, shown in files:
         diagnostics = validate(path, shown, settings.env_prefix, strict=args.strict)
         print_diagnostics(diagnostics)
