@@ -33,7 +33,8 @@ def test_generate_check_diff_cycle(
     stale = cli("check", "--project", root)
     assert (stale.code, stale.err) == (
         1,
-        "src/app/configgen_config.py: out of date; run 'configgen generate'\n",
+        "src/app/configgen_config.py: out of date; run 'configgen generate'\n"
+        "src/app/configgen_testing.py: out of date; run 'configgen generate'\n",
     )
     diff = cli("diff", "--project", root)
     assert diff.code == 0

@@ -52,13 +52,14 @@ def run(args: argparse.Namespace) -> int:
         flush=True,
     )
     folders = sorted({str(path.parent) for path in watched})
-    for changes in watch(
+    for _changes in watch(
         *folders,
         recursive=False,
         raise_interrupt=False,
         watch_filter=lambda _change, path: Path(path).resolve() in watched,
     ):
-        del changes
-        watched = _generate_once(project)
+        latest = _generate_once(project)
+        watched.clear()
+        watched.update(latest)
     print("configgen: stopped", flush=True)
     return 0
