@@ -159,6 +159,16 @@ def load_settings(root: Path, *, require_table: bool = True) -> Settings:
     )
 
 
+def requirement_names(requires: list[object]) -> set[str]:
+    """The normalised distribution names in a list of requirements (``build-system.requires``)."""
+    return {
+        re.split(r"[\s<>=!~;\[@]", str(requirement).strip(), maxsplit=1)[0]
+        .lower()
+        .replace("_", "-")
+        for requirement in requires
+    }
+
+
 def build_requirement_warnings(root: Path) -> list[Diagnostic]:
     """A warning when a build backend would run without ConfigGen.
 
@@ -179,10 +189,7 @@ def build_requirement_warnings(root: Path) -> list[Diagnostic]:
     setuptools = str(system.get("build-backend", "")).startswith("setuptools")
     if not (hatch_hook or setuptools):
         return []
-    names = {
-        re.split(r"[\s<>=!~;\[@]", str(r), maxsplit=1)[0].lower().replace("_", "-")
-        for r in system.get("requires", [])
-    }
+    names = requirement_names(system.get("requires", []))
     if "python-configgen" in names:
         return []
     item = source.document.get("build-system")

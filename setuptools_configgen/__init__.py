@@ -25,8 +25,6 @@ def _wants_configgen(root: Path) -> bool:
     pyproject = root / "pyproject.toml"
     if not pyproject.is_file():
         return False
-    import re
-
     import tomlkit
 
     try:
@@ -35,11 +33,9 @@ def _wants_configgen(root: Path) -> bool:
         return False
     if "configgen" not in document.get("tool", {}):
         return False
-    requires = document.get("build-system", {}).get("requires", [])
-    names = {
-        re.split(r"[\s<>=!~;\[@]", str(r), maxsplit=1)[0].lower().replace("_", "-")
-        for r in requires
-    }
+    from configgen.settings import requirement_names
+
+    names = requirement_names(document.get("build-system", {}).get("requires", []))
     if DISTRIBUTION not in names:
         print(
             f"configgen: [tool.configgen] is set but {DISTRIBUTION!r} is not in "
