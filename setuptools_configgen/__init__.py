@@ -73,6 +73,17 @@ def _with_build_py(base: type[Any]) -> type[Any]:
             outputs = _generate(Path.cwd())
             self._excluded = frozenset(path.resolve() for path in outputs.exclude)
             super().run()
+            self._remove_stale_copies()
+
+        def _remove_stale_copies(self) -> None:
+            """setuptools reuses build/lib: drop copies an earlier build left there."""
+            for package in self.packages or ():
+                source = Path(self.get_package_dir(package)).resolve()
+                for excluded in self._excluded:
+                    if excluded.parent == source:
+                        Path(self.build_lib, *package.split("."), excluded.name).unlink(
+                            missing_ok=True
+                        )
 
         def find_package_modules(
             self, package: str, package_dir: str

@@ -33,6 +33,17 @@ def _generate_once(project: Path) -> set[Path]:
     return watched
 
 
+def _signature(paths: set[Path]) -> dict[Path, tuple[int, int] | None]:
+    found: dict[Path, tuple[int, int] | None] = {}
+    for path in paths:
+        try:
+            info = path.stat()
+            found[path] = (info.st_mtime_ns, info.st_size)
+        except OSError:
+            found[path] = None
+    return found
+
+
 def run(args: argparse.Namespace) -> int:
     try:
         from watchfiles import watch
@@ -47,19 +58,28 @@ def run(args: argparse.Namespace) -> int:
     logging.getLogger("watchfiles").setLevel(logging.ERROR)  # its own Ctrl-C notice
     project: Path = args.project.resolve()
     watched = _generate_once(project)
-    print(
-        f"configgen: watching {', '.join(sorted(p.name for p in watched))} (Ctrl-C to stop)",
-        flush=True,
-    )
+    seen = _signature(watched)
     folders = sorted({str(path.parent) for path in watched})
+    announced = False
+    # Wake up twice a second even without events: the first wake-up means the watcher is
+    # armed, and comparing the files' signatures catches an edit made before that.
     for _changes in watch(
         *folders,
         recursive=False,
         raise_interrupt=False,
+        yield_on_timeout=True,
+        rust_timeout=500,
         watch_filter=lambda _change, path: Path(path).resolve() in watched,
     ):
+        if not announced:
+            names = ", ".join(sorted(path.name for path in watched))
+            print(f"configgen: watching {names} (Ctrl-C to stop)", flush=True)
+            announced = True
+        if _signature(watched) == seen:
+            continue
         latest = _generate_once(project)
         watched.clear()
         watched.update(latest)
+        seen = _signature(watched)
     print("configgen: stopped", flush=True)
     return 0

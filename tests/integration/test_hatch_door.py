@@ -29,7 +29,10 @@ def test_pip_install(example: Callable[[str], Path], new_venv: Callable[[], Path
     run(python, "-m", "pip", "install", project, cwd=tmp_path, env=build_env)
     output = _service_output(python, build_env, tmp_path)
     assert "service 'orders': listening on 127.0.0.1:8080" in output
-    assert "database:      Database(url='postgres://localhost/orders', password='***', pool_size=10)" in output
+    assert (
+        "database:      Database(url='postgres://localhost/orders', password='***', pool_size=10)"
+        in output
+    )
     assert "for alice  new_checkout=True" in output
 
 
@@ -62,7 +65,9 @@ def test_python_m_build_sdist_then_wheel_from_it(example: Callable[[str], Path],
                                                  build_env: dict[str, str]) -> None:  # fmt: skip
     project = example("hatch-service")
     (project / ".git").mkdir()  # the generated modules are git-ignored: they ship anyway
-    run(sys.executable, "-m", "build", project, cwd=project, env=build_env)  # sdist, then a wheel from it
+    run(
+        sys.executable, "-m", "build", project, cwd=project, env=build_env
+    )  # sdist, then a wheel from it
     (sdist,) = (project / "dist").glob("*.tar.gz")
     (wheel,) = (project / "dist").glob("*.whl")
     with tarfile.open(sdist) as archive:
@@ -137,10 +142,17 @@ def test_missing_settings_and_package(example: Callable[[str], Path], build_env:
     pyproject = project / "pyproject.toml"
     text = pyproject.read_text()
     pyproject.write_text(text[: text.index("[tool.configgen]")])
-    result = run(sys.executable, "-m", "build", "--wheel", project, cwd=project, env=build_env, check=False)
+    result = run(
+        sys.executable, "-m", "build", "--wheel", project, cwd=project, env=build_env, check=False
+    )
     assert result.returncode != 0
-    assert "no [tool.configgen] table: add one, or run 'configgen init'" in result.stdout + result.stderr
+    assert (
+        "no [tool.configgen] table: add one, or run 'configgen init'"
+        in result.stdout + result.stderr
+    )
     pyproject.write_text(text.replace('package = "src/service"', 'package = "src/nope"'))
-    result = run(sys.executable, "-m", "build", "--wheel", project, cwd=project, env=build_env, check=False)
+    result = run(
+        sys.executable, "-m", "build", "--wheel", project, cwd=project, env=build_env, check=False
+    )
     assert result.returncode != 0
     assert "the package directory src/nope does not exist" in result.stdout + result.stderr
