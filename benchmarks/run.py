@@ -9,11 +9,13 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import os
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import textwrap
+import time
 import timeit
 from collections.abc import Callable
 from pathlib import Path
@@ -376,7 +378,60 @@ def bench_flags(tmp: Path) -> None:
     )
 
 
-BENCHES = {"load": bench_load, "import": bench_import, "gen": bench_generate, "flags": bench_flags}
+def bench_build(tmp: Path) -> None:
+    print("wheel builds of the example (hatchling in a fresh interpreter, median of 5)")
+    example = REPO / "examples" / "hatch-service"
+    hooked = tmp / "hooked"
+    bare = tmp / "bare"
+    shutil.copytree(example, hooked, ignore=shutil.ignore_patterns("configgen_*.py"))
+    shutil.copytree(example, bare, ignore=shutil.ignore_patterns("configgen_*.py"))
+    generate(load_settings(bare))  # bare hatchling ships the modules generated beforehand
+    text = (bare / "pyproject.toml").read_text(encoding="utf-8")
+    text = text.replace('requires = ["hatchling", "python-configgen"]', 'requires = ["hatchling"]')
+    (bare / "pyproject.toml").write_text(text.replace("[tool.hatch.build.hooks.configgen]\n", ""))
+    code = "from hatchling.build import build_wheel; build_wheel(%r)"
+    # as installed code runs: byte-compiled (the first build writes the bytecode)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+    def build(project: Path) -> float:
+        out = tmp / "out"
+        shutil.rmtree(out, ignore_errors=True)
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code % str(out)], cwd=project, check=True,
+                       capture_output=True, env=env)  # fmt: skip
+        return time.perf_counter() - start
+
+    module = hooked / "src" / "service" / "configgen_config.py"
+    first = build(hooked)
+    mtime = module.stat().st_mtime_ns
+    with_hook = statistics.median(build(hooked) for _ in range(5))
+    skipped = module.stat().st_mtime_ns == mtime
+    without = statistics.median(build(bare) for _ in range(5))
+    config = hooked / "config" / "config.toml"
+    changed = []
+    for i in range(5):
+        config.write_text(config.read_text(encoding="utf-8") + f"\n# edit {i}\n", encoding="utf-8")
+        changed.append(build(hooked))
+    print(f"  {'bare hatchling, modules generated beforehand':<48} {fmt(without)}")
+    print(
+        f"  {'with the hook, inputs unchanged':<48} {fmt(with_hook)}"
+        f"  {with_hook / without:.2f}x bare (goal: <= 1.2x)"
+    )
+    print(
+        f"  {'with the hook, config.toml edited each time':<48} {fmt(statistics.median(changed))}"
+        f"  {statistics.median(changed) / without:.2f}x bare"
+    )
+    print(f"  {'with the hook, the first build':<48} {fmt(first)}")
+    print(f"  no-change rebuild rendered nothing (module untouched): {skipped}")
+
+
+BENCHES = {
+    "load": bench_load,
+    "import": bench_import,
+    "gen": bench_generate,
+    "flags": bench_flags,
+    "build": bench_build,
+}
 
 
 def main(argv: list[str]) -> int:

@@ -78,7 +78,7 @@ def build_step(root: Path, *, production: bool | None = None) -> BuildOutputs:
 
 
 def _up_to_date(settings: Settings, wanted: list[Path]) -> bool:
-    from configgen.pipeline import expected_headers
+    from configgen.fingerprint import expected_headers
 
     try:
         expected = expected_headers(settings)

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import datetime
-import hashlib
-import os
 from pathlib import Path
 from typing import NamedTuple
 
 from configgen.config_reader import read_config
 from configgen.diagnostics import Diagnostic, DiagnosticError, errors
+from configgen.fingerprint import expected_headers, provenance
 from configgen.flags_reader import expired, read_flags
 from configgen.output import remove_files, write_files
-from configgen.render import Provenance, render_config, render_flags, render_testing
+from configgen.render import render_config, render_flags, render_testing
 from configgen.settings import Settings, production_build
 
 
@@ -29,48 +28,6 @@ class Generation(NamedTuple):
     @property
     def ok(self) -> bool:
         return not errors(self.diagnostics)
-
-
-def _generator_fingerprint() -> bytes:
-    """Changes whenever the generator can change its output: its version and templates."""
-    from configgen import __version__
-    from configgen.render import templates_dir
-
-    digest = hashlib.sha256(__version__.encode())
-    for template in sorted(templates_dir().glob("*.j2")):
-        digest.update(template.name.encode() + b"\0" + template.read_bytes())
-    return digest.digest()
-
-
-def provenance(settings: Settings, source: Path) -> Provenance:
-    """What a module generated from *source* records about its origin."""
-    data = source.read_bytes()
-    inputs = hashlib.sha256(_generator_fingerprint())
-    for part in (settings.env_prefix, settings.shown(source)):
-        inputs.update(part.encode() + b"\0")
-    inputs.update(data)
-    return Provenance(
-        inputs_digest="sha256:" + inputs.hexdigest()[:32],
-        shown_source=settings.shown(source),
-        relative_source=Path(os.path.relpath(source, settings.package)).as_posix(),
-        source_digest="sha256:" + hashlib.sha256(data).hexdigest(),
-    )
-
-
-def expected_headers(settings: Settings) -> dict[Path, str]:
-    """The provenance line each generated module must carry to be current."""
-    outputs = settings.outputs
-    config = provenance(settings, settings.config)
-    headers = {outputs["config"]: f"# configgen-inputs: {config.inputs_digest}"}
-    combined = config.inputs_digest
-    if settings.flags is not None:
-        flags = provenance(settings, settings.flags)
-        headers[outputs["flags"]] = f"# configgen-inputs: {flags.inputs_digest}"
-        combined = (
-            "sha256:" + hashlib.sha256((combined + flags.inputs_digest).encode()).hexdigest()[:32]
-        )
-    headers[outputs["testing"]] = f"# configgen-inputs: {combined}"
-    return headers
 
 
 def render(settings: Settings, *, production: bool | None = None) -> Generation:

@@ -6,13 +6,14 @@ import datetime
 import functools
 import re
 import textwrap
-from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
-import jinja2
+if TYPE_CHECKING:
+    import jinja2
 
 from configgen import pyexpr
 from configgen.config_reader import class_name_for
+from configgen.fingerprint import Provenance, templates_dir
 from configgen.model import (
     Category,
     ConfigSchema,
@@ -27,19 +28,11 @@ from configgen.model import (
     Segment,
 )
 
-_HERE = Path(__file__).resolve().parent
-
-
-def templates_dir() -> Path:
-    """Where the templates are: inside the installed package, or at the top of a checkout."""
-    for candidate in (_HERE / "templates", _HERE.parent / "templates"):
-        if (candidate / "config.py.j2").is_file():
-            return candidate
-    raise FileNotFoundError(f"configgen's templates are missing (looked in {_HERE / 'templates'})")
-
 
 @functools.lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
+    import jinja2
+
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir())),
         autoescape=False,
@@ -215,19 +208,6 @@ def section_spec(section: Section) -> pyexpr.Expr:
         [pyexpr.Atom(pyexpr.string(text)) for text in (section.dotted, parent, section.name)]
         + [pyexpr.Atom(section.class_name)]
     )
-
-
-class Provenance(NamedTuple):
-    """Where a generated module came from, recorded in it."""
-
-    inputs_digest: str
-    """Digest of everything the output depends on: the input, settings, the generator."""
-    shown_source: str
-    """The input's path relative to the project: ``config/config.toml``."""
-    relative_source: str
-    """The input's path relative to the generated module's directory."""
-    source_digest: str
-    """``sha256:`` of the input's bytes, for the import-time staleness check."""
 
 
 def render_config(schema: ConfigSchema, *, provenance: Provenance) -> str:

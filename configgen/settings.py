@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import os
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
 from configgen.diagnostics import Diagnostic
-from configgen.toml_source import read_source
 
 KEYS = ("config", "env-prefix", "flags", "package", "test-helpers")
 CONFIG_MODULE = "configgen_config.py"
@@ -64,34 +63,67 @@ def _normalise(name: str) -> str:
     return re.sub(r"[-_.]+", "_", name).lower()
 
 
+def _parse_toml(text: str) -> dict[str, Any]:
+    """The standard library's TOML parser (tomli on Python 3.10): fast, for the common case."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+
+        return tomllib.loads(text)
+    import tomli
+
+    return tomli.loads(text)
+
+
+class _Locator:
+    """Positions in pyproject.toml, found (with tomlkit) only when a problem needs them."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._positions: dict[str, tuple[int, int]] | None = None
+
+    def __call__(self, key: str) -> tuple[int, int]:
+        if self._positions is None:
+            self._positions = {}
+            from configgen.toml_source import read_source
+
+            source, _ = read_source(self.path, "pyproject.toml")
+            tool = source.document.get("tool") if source is not None else None
+            found = tool.get("configgen") if isinstance(tool, dict) else None
+            if source is not None and found is not None:
+                self._positions[""] = source.position(found)
+                if isinstance(found, dict):
+                    for name in found:
+                        self._positions[name] = source.position(found[name])
+        return self._positions.get(key, self._positions.get("", (1, 1)))
+
+
 def load_settings(root: Path, *, require_table: bool = True) -> Settings:
     """Read ``[tool.configgen]`` from ``root/pyproject.toml``; raise `SettingsError` if bad."""
     root = root.resolve()
     pyproject = root / "pyproject.toml"
     table: dict[str, Any] = {}
     project_name = ""
-    positions: dict[str, tuple[int, int]] = {}
-    table_position = (1, 1)
+    locate = _Locator(pyproject)
     if pyproject.is_file():
-        source, problems = read_source(pyproject, "pyproject.toml")
-        if source is None:
-            raise SettingsError(problems)
-        document = source.document
+        try:
+            document = _parse_toml(pyproject.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            from configgen.toml_source import read_source
+
+            _, problems = read_source(pyproject, "pyproject.toml")
+            raise SettingsError(problems) from None
         project = document.get("project")
         if isinstance(project, dict) and isinstance(project.get("name"), str):
-            project_name = str(project["name"])
+            project_name = project["name"]
         tool = document.get("tool")
         found = tool.get("configgen") if isinstance(tool, dict) else None
         if found is not None:
             if not isinstance(found, dict):
-                line, col = source.position(found)
+                line, col = locate("")
                 raise SettingsError(
                     [Diagnostic("pyproject.toml", line, col, "tool.configgen", "must be a table")]
                 )
-            table_position = source.position(found)
-            table = found.unwrap() if hasattr(found, "unwrap") else dict(found)
-            for key in table:
-                positions[key] = source.position(found[key])
+            table = found
     if not table and require_table:
         where = "pyproject.toml" if pyproject.is_file() else f"{pyproject} (missing)"
         raise SettingsError(
@@ -108,11 +140,13 @@ def load_settings(root: Path, *, require_table: bool = True) -> Settings:
     problems = []
 
     def bad(key: str, message: str) -> None:
-        line, col = positions.get(key, table_position)
+        line, col = locate(key)
         problems.append(Diagnostic("pyproject.toml", line, col, f"tool.configgen.{key}", message))
 
     for key in table:
         if key not in KEYS:
+            import difflib
+
             close = difflib.get_close_matches(key, KEYS, n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
             bad(key, f"unknown setting{hint}; known settings: {', '.join(KEYS)}")
@@ -176,6 +210,8 @@ def build_requirement_warnings(root: Path) -> list[Diagnostic]:
     ``python-configgen`` must be in ``build-system.requires``, or builds in fresh
     environments silently skip the generation.
     """
+    from configgen.toml_source import read_source
+
     pyproject = root / "pyproject.toml"
     source, _ = read_source(pyproject, "pyproject.toml") if pyproject.is_file() else (None, [])
     if source is None:

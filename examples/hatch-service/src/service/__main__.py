@@ -35,6 +35,8 @@ def main() -> int:
             f"  for {user:<6} new_checkout={flags.new_checkout(ctx)!s:<5}"
             f" search.new_ranker={flags.search.new_ranker(ctx)}"
         )
+    keys = [EvaluationContext(f"user-{i}") for i in range(1000)]
+    print(f"  search.new_ranker is on for {sum(map(flags.search.new_ranker, keys))} of 1000 users")
     return 0
 
 
