@@ -331,3 +331,17 @@ def test_pytest_does_not_collect_imported_helpers(flags_package: Path, tmp_path:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 passed" in result.stdout
+
+
+def test_expired_percent_flag_still_answers_with_a_bool(tmp_path: Path) -> None:
+    from configgen.flags_reader import read_flags
+    from configgen.render import render_flags
+    from tests.test_fuzz import _PROVENANCE, _exec
+
+    path = tmp_path / "flags.toml"
+    path.write_text('[flags.a]\ntype = "percent"\ndefault = 100\nexpires = 2000-01-01\n')
+    schema, diagnostics = read_flags(path, "flags.toml")
+    assert schema is not None, diagnostics
+    module = _exec(render_flags(schema, provenance=_PROVENANCE))
+    flags = module.Flags(module.MemoryStore({"a": 0}))
+    assert flags.a(module.EvaluationContext("someone")) is True  # the default 100%, not the store's 0

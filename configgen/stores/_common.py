@@ -1,0 +1,122 @@
+"""What the server-backed stores share: the snapshot, watchers, logging once, encoding."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+logger = logging.getLogger("configgen.stores")
+
+
+def require(module: str, extra: str) -> Any:
+    """Import a store's client, or say which extra installs it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise ImportError(
+            f"{module} is needed for this store: pip install 'python-configgen[{extra}]'"
+        ) from exc
+
+
+def encode_value(value: object) -> str:
+    """How a flag value is stored as text: ``true``/``false``, decimal numbers, strings as they are."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float, str)):
+        return str(value)
+    raise TypeError(f"a flag value is a bool, int, float or str, not {type(value).__name__}")
+
+
+class Snapshot:
+    """The values a store serves, replaced whole, and the callbacks told after a change."""
+
+    def __init__(self, known: Iterable[str] | None) -> None:
+        self.values: Mapping[str, str] = {}
+        self.known = frozenset(known) if known is not None else None
+        self.unknown_keys = 0
+        """How many times a key that is no flag was seen (and ignored)."""
+        self.errors = 0
+        """How many times talking to the server failed."""
+        self._watchers: list[Callable[[], object]] = []
+        self._logged: set[str] = set()
+        self._lock = threading.Lock()
+
+    def watch(self, callback: Callable[[], object]) -> None:
+        self._watchers.append(callback)
+
+    def replace(self, values: Mapping[str, str]) -> None:
+        """Serve *values* from now on; tell the watchers if anything changed."""
+        values = self._filter(values)
+        with self._lock:
+            if values == self.values:
+                return
+            self.values = values
+        self._notify()
+
+    def update(self, changes: Mapping[str, str | None]) -> None:
+        """Apply changes (None: deleted) and tell the watchers."""
+        with self._lock:
+            values = dict(self.values)
+            for key, value in changes.items():
+                if value is None:
+                    values.pop(key, None)
+                else:
+                    values[key] = value
+            values = self._filter(values)
+            if values == self.values:
+                return
+            self.values = values
+        self._notify()
+
+    def _filter(self, values: Mapping[str, str]) -> dict[str, str]:
+        if self.known is None:
+            return dict(values)
+        kept = {}
+        for key, value in values.items():
+            if key in self.known:
+                kept[key] = value
+            else:
+                self.unknown_keys += 1
+                self.once(f"unknown:{key}", "ignoring %r: no flag has that key", key)
+        return kept
+
+    def failed(self, cause: str, message: str, *args: object) -> None:
+        self.errors += 1
+        self.once(cause, message, *args)
+
+    def once(self, cause: str, message: str, *args: object) -> None:
+        if cause not in self._logged:
+            self._logged.add(cause)
+            logger.warning(message, *args)
+
+    def _notify(self) -> None:
+        for callback in list(self._watchers):
+            try:
+                callback()
+            except Exception:
+                logger.exception("a flag store watcher failed")
+
+
+def open_store(url: str, *, service: str | None = None, known: Iterable[str] | None = None) -> Any:
+    """A store from a URL: ``etcd://HOST:PORT/SERVICE`` or ``redis://HOST:PORT/DB``."""
+    parts = urlsplit(url)
+    path = parts.path.strip("/")
+    if parts.scheme == "etcd":
+        from configgen.stores._etcd import EtcdStore
+
+        if not path:
+            raise ValueError(f"{url}: name the service: etcd://HOST:PORT/SERVICE")
+        return EtcdStore(path, host=parts.hostname or "127.0.0.1", port=parts.port or 2379, known=known)
+    if parts.scheme == "redis":
+        from configgen.stores._redis import RedisStore
+
+        if service is None:
+            raise ValueError("a Redis store needs a service name (--service)")
+        db = int(path) if path else 0
+        return RedisStore(service, host=parts.hostname or "127.0.0.1", port=parts.port or 6379,
+                          db=db, known=known)  # fmt: skip
+    raise ValueError(f"{url}: a store URL starts with etcd:// or redis://")
