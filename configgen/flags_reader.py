@@ -243,8 +243,8 @@ class _Reader:
             )
         elif keyword.iskeyword(name):
             problem = f"'{key}' is a Python keyword; rename it (e.g. '{name}_')"
-        elif name.startswith("__"):
-            problem = f"'{key}' starts with '__', which Python reserves"
+        elif name.startswith("_"):
+            problem = f"'{key}' starts with '_': flag and category names start with a letter"
         elif at_root and name in RESERVED_ROOT_NAMES:
             problem = f"'{key}' would hide Flags.{name}(); rename it"
         if problem is not None:

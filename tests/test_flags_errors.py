@@ -98,6 +98,10 @@ CASES = {
         f"[flags.import]\n{BOOL}",
         "flags.toml:1:1: flags.import: 'import' is a Python keyword; rename it (e.g. 'import_')",
     ),
+    "name starting with an underscore": (
+        f"[flags._secret]\n{BOOL}",
+        "flags.toml:1:1: flags._secret: '_secret' starts with '_': flag and category names start with a letter",
+    ),
     "name of a Flags method": (
         f"[flags.refresh]\n{BOOL}",
         "flags.toml:1:1: flags.refresh: 'refresh' would hide Flags.refresh(); rename it",
