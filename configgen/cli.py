@@ -8,13 +8,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from configgen import __version__
-from configgen.commands import check, diff, generate, init, validate, watch
+from configgen.commands import check, diff, flags, generate, init, validate, watch
 from configgen.diagnostics import print_diagnostics
 from configgen.settings import SettingsError
 
 COMMANDS = {
     "check": check.run,
     "diff": diff.run,
+    "flags": flags.run,
     "generate": generate.run,
     "init": init.run,
     "validate": validate.run,
@@ -55,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
         "check", parents=[common], help="exit 1 if generated modules are missing or out of date"
     )
     commands.add_parser("diff", parents=[common], help="show what 'generate' would change")
+    flags.add_parser(commands, common)
     commands.add_parser(
         "watch", parents=[common], help="regenerate on every change of the inputs (Ctrl-C stops)"
     )

@@ -36,6 +36,8 @@ class Settings:
     package: Path
     env_prefix: str
     test_helpers: bool
+    project_name: str = ""
+    """``[project] name``, when there is one."""
 
     def shown(self, path: Path) -> str:
         """*path* relative to the project root, with forward slashes."""
@@ -190,6 +192,7 @@ def load_settings(root: Path, *, require_table: bool = True) -> Settings:
         package=package,
         env_prefix=env_prefix,
         test_helpers=test_helpers,
+        project_name=project_name,
     )
 
 

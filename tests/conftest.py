@@ -4,9 +4,10 @@ import importlib.util
 import itertools
 import sys
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -112,3 +113,23 @@ def flags_package(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shutil.copytree(project / "src" / "app", package)
     sys.path.insert(0, str(package.parent))
     return package
+
+
+@pytest.fixture
+def etcd(tmp_path: Path) -> Iterator[Any]:
+    from tests.servers import Etcd
+
+    server = Etcd(tmp_path)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[Any]:
+    from tests.servers import Redis
+
+    server = Redis(tmp_path)
+    server.start()
+    yield server
+    server.stop()

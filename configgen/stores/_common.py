@@ -110,7 +110,9 @@ def open_store(url: str, *, service: str | None = None, known: Iterable[str] | N
 
         if not path:
             raise ValueError(f"{url}: name the service: etcd://HOST:PORT/SERVICE")
-        return EtcdStore(path, host=parts.hostname or "127.0.0.1", port=parts.port or 2379, known=known)
+        return EtcdStore(
+            path, host=parts.hostname or "127.0.0.1", port=parts.port or 2379, known=known
+        )
     if parts.scheme == "redis":
         from configgen.stores._redis import RedisStore
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -55,7 +56,9 @@ class RedisStore:
         self._synced = threading.Event()
         self.resyncs = 0
         """How many times the whole hash was read."""
-        self._thread = threading.Thread(target=self._run, name=f"RedisStore({service})", daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, name=f"RedisStore({service})", daemon=True
+        )
         self._thread.start()
 
     # -- the FlagStore protocol ----------------------------------------------------------
@@ -124,7 +127,9 @@ class RedisStore:
         while not self._stop.is_set():
             pubsub = None
             try:
-                pubsub = self._client.pubsub(ignore_subscribe_messages=True)
+                # Subscription confirmations are kept: redis-py reconnects and resubscribes
+                # on its own, and the confirmation after an outage is the cue to resync.
+                pubsub = self._client.pubsub()
                 pubsub.subscribe(self.channel)  # before reading: no change can slip between
                 self._resync()
                 delay = self._retry
@@ -139,10 +144,8 @@ class RedisStore:
                 )  # fmt: skip
             finally:
                 if pubsub is not None:
-                    try:
+                    with contextlib.suppress(Exception):  # the connection may be gone already
                         pubsub.close()
-                    except Exception:  # the connection is gone already
-                        pass
             if self._stop.wait(delay):
                 break
             delay = min(delay * 2, self._max_retry)

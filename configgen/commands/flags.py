@@ -1,0 +1,128 @@
+"""``configgen flags list|get|set|delete --store URL``: flag values in etcd or Redis."""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import sys
+
+from configgen.diagnostics import print_diagnostics
+from configgen.flags_reader import read_flags
+from configgen.model import Flag
+from configgen.settings import load_settings
+
+_TRUE = ("true", "1", "yes", "on")
+_FALSE = ("false", "0", "no", "off")
+
+
+def check_value(flag: Flag, text: str) -> str:
+    """The stored text for *text* as a value of *flag*; raise ValueError naming the type."""
+    kind = flag.kind
+    if kind == "bool":
+        if text.lower() in _TRUE + _FALSE:
+            return "true" if text.lower() in _TRUE else "false"
+        raise ValueError(f"{flag.key} is a bool flag: {text!r} is not true or false")
+    if kind == "int":
+        try:
+            number = int(text)
+        except ValueError:
+            raise ValueError(f"{flag.key} is an int flag: {text!r} is not an integer") from None
+        if not -(2**63) <= number < 2**63:
+            raise ValueError(f"{flag.key} is an int flag: {text} is out of the 64-bit range")
+        return str(number)
+    if kind in ("float", "percent"):
+        try:
+            value = float(text)
+        except ValueError:
+            raise ValueError(f"{flag.key} is a {kind} flag: {text!r} is not a number") from None
+        if kind == "percent" and not 0 <= value <= 100:
+            raise ValueError(f"{flag.key} is a percent flag: {text} is not from 0 to 100")
+        return text
+    if kind == "enum" and text not in flag.values:
+        raise ValueError(
+            f"{flag.key} is an enum flag: {text!r} is not one of {', '.join(flag.values)}"
+        )
+    return text
+
+
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser],
+               common: argparse.ArgumentParser) -> None:  # fmt: skip
+    parser = commands.add_parser("flags", help="read and change flag values in etcd or Redis")
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    store = argparse.ArgumentParser(add_help=False)
+    store.add_argument("--store", required=True, metavar="URL",
+                       help="etcd://HOST:PORT/SERVICE or redis://HOST:PORT/DB")  # fmt: skip
+    store.add_argument("--service", help="the service's name in Redis (default: the project's)")
+    store.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for the store")
+    parents = [common, store]
+    actions.add_parser("list", parents=parents, help="every flag, its type and stored value")
+    sub = actions.add_parser("get", parents=parents, help="one flag's value")
+    sub.add_argument("key")
+    sub = actions.add_parser(
+        "set", parents=parents, help="store a value, checked against flags.toml"
+    )
+    sub.add_argument("key")
+    sub.add_argument("value")
+    sub = actions.add_parser("delete", parents=parents, help="remove a stored value")
+    sub.add_argument("key")
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = load_settings(args.project)
+    if settings.flags is None:
+        print("configgen: no flags file: set 'flags' in [tool.configgen]", file=sys.stderr)
+        return 1
+    schema, diagnostics = read_flags(settings.flags, settings.shown(settings.flags))
+    if schema is None:
+        print_diagnostics(diagnostics)
+        return 1
+    flags = {flag.key: flag for flag in schema.flags()}
+    key: str = getattr(args, "key", None) or ""
+    if key and key not in flags:
+        close = difflib.get_close_matches(key, list(flags), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        print(f"configgen: no flag {key!r} in {schema.source}{hint}", file=sys.stderr)
+        return 1
+    stored_text = None
+    if args.action == "set":
+        try:
+            stored_text = check_value(flags[key], args.value)
+        except ValueError as exc:
+            print(f"configgen: {exc}", file=sys.stderr)
+            return 1
+    from configgen.stores import open_store
+
+    service = args.service or settings.project_name or settings.root.name
+    try:
+        store = open_store(args.store, service=service, known=flags)
+    except (ValueError, ImportError) as exc:
+        print(f"configgen: {exc}", file=sys.stderr)
+        return 2 if isinstance(exc, ValueError) else 1
+    try:
+        if args.action == "set":
+            store.set(key, stored_text)
+            print(f"{key} = {stored_text}")
+            return 0
+        if args.action == "delete":
+            store.delete(key)
+            print(f"{key}: deleted (now its default {flags[key].default!r})")
+            return 0
+        if not store.wait_synced(args.timeout):
+            print(
+                f"configgen: {args.store} did not answer within {args.timeout:g} s", file=sys.stderr
+            )
+            return 1
+        values = store.values()
+        for flag in flags.values() if args.action == "list" else [flags[key]]:
+            stored = values.get(flag.key)
+            shown = stored if stored is not None else f"(default {flag.default!r})"
+            if args.action == "list":
+                print(f"{flag.key}\t{flag.kind}\t{shown}")
+            else:
+                print(shown)
+        return 0
+    except Exception as exc:
+        print(f"configgen: {args.store}: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        store.close()
