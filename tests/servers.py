@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -45,7 +46,9 @@ class Server:
         deadline = time.monotonic() + 30
         while not self.ready():
             if time.monotonic() > deadline or self.process.poll() is not None:
-                raise RuntimeError(f"{self.command[0]} did not start: {self.log.read_text()[-2000:]}")
+                raise RuntimeError(
+                    f"{self.command[0]} did not start: {self.log.read_text()[-2000:]}"
+                )
             time.sleep(0.05)
 
     def ready(self) -> bool:
@@ -163,20 +166,16 @@ class Proxy:
             pass
         finally:
             for sock in (source, sink):
-                try:
+                with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
                 sock.close()
 
     def cut(self) -> None:
         self._open.clear()
         with self._lock:
             for sock in self._sockets:
-                try:
+                with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
                 sock.close()
             self._sockets.clear()
 

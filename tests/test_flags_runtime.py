@@ -344,4 +344,6 @@ def test_expired_percent_flag_still_answers_with_a_bool(tmp_path: Path) -> None:
     assert schema is not None, diagnostics
     module = _exec(render_flags(schema, provenance=_PROVENANCE))
     flags = module.Flags(module.MemoryStore({"a": 0}))
-    assert flags.a(module.EvaluationContext("someone")) is True  # the default 100%, not the store's 0
+    assert (
+        flags.a(module.EvaluationContext("someone")) is True
+    )  # the default 100%, not the store's 0

@@ -271,8 +271,11 @@ def test_ten_processes_see_a_change(backend: Backend, flags_package: Path) -> No
     url = (f"etcd://127.0.0.1:{backend.server.port}/svc" if backend.kind == "etcd"
            else f"redis://127.0.0.1:{backend.server.port}/0")  # fmt: skip
     children = [
-        subprocess.Popen([sys.executable, "-c", CHILD, str(flags_package.parent), url],
-                         stdout=subprocess.PIPE, text=True)  # fmt: skip
+        subprocess.Popen(
+            [sys.executable, "-c", CHILD, str(flags_package.parent), url],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         for _ in range(10)
     ]
     try:
@@ -329,9 +332,15 @@ def test_cli(backend: Backend, tmp_path: Path, cli: Any) -> None:
     listing = cli("flags", "list", *common).out.splitlines()
     assert "ui.theme\tenum\tdark" in listing and "max_items\tint\t(default 50)" in listing
     wrong = cli("flags", "set", "max_items", "many", *common)
-    assert (wrong.code, wrong.err) == (1, "configgen: max_items is an int flag: 'many' is not an integer\n")
+    assert (wrong.code, wrong.err) == (
+        1,
+        "configgen: max_items is an int flag: 'many' is not an integer\n",
+    )
     wrong = cli("flags", "set", "ui.theme", "blue", *common)
-    assert wrong.err == "configgen: ui.theme is an enum flag: 'blue' is not one of light, dark, high-contrast\n"
+    assert (
+        wrong.err
+        == "configgen: ui.theme is an enum flag: 'blue' is not one of light, dark, high-contrast\n"
+    )
     wrong = cli("flags", "set", "search.new_ranker", "150", *common)
     assert wrong.err == "configgen: search.new_ranker is a percent flag: 150 is not from 0 to 100\n"
     unknown = cli("flags", "get", "ui.them", *common)
