@@ -425,12 +425,103 @@ def bench_build(tmp: Path) -> None:
     print(f"  no-change rebuild rendered nothing (module untouched): {skipped}")
 
 
+WATCHER = """
+import sys, time
+from configgen.stores import open_store
+store = open_store(sys.argv[1], service="bench")
+store.wait_synced(10)
+seen = {}
+def changed():
+    value = store.get("max_items")
+    if value is not None and value not in seen:
+        seen[value] = time.time()
+store.watch(changed)
+print("ready", flush=True)
+sys.stdin.readline()  # the parent says when it is done writing
+store.close()
+for value, at in seen.items():
+    print(value, at)
+"""
+
+
+def bench_stores(tmp: Path) -> None:
+    print("stores on loopback: propagation to 10 watching processes, getter cost")
+    sys.path.insert(0, str(REPO))
+    from tests.servers import Etcd, Redis
+
+    try:
+        servers = [("EtcdStore", Etcd(tmp / "e")), ("RedisStore", Redis(tmp / "r"))]
+    except BaseException as exc:  # pytest's skip/fail outside pytest
+        print(f"  (servers not available: {exc})")
+        return
+    root = make_project(tmp / "stores", "[server]\nport = 8080\n")
+    (root / "flags.toml").write_text('[flags.max_items]\ntype = "int"\ndefault = 50\n')
+    (root / "src" / "bench" / "__init__.py").write_text("")
+    generate(load_settings(root))
+    sys.path.insert(0, str(root / "src"))
+    flags_module = importlib.import_module("bench.configgen_flags")
+    memory_getter = per_call(
+        "flags.max_items()", flags=flags_module.Flags(flags_module.MemoryStore())
+    )
+    for name, server in servers:
+        (tmp / ("e" if name == "EtcdStore" else "r")).mkdir(exist_ok=True)
+        server.start()
+        try:
+            url = (f"etcd://127.0.0.1:{server.port}/bench" if name == "EtcdStore"
+                   else f"redis://127.0.0.1:{server.port}/0")  # fmt: skip
+            from configgen.stores import open_store
+
+            writer = open_store(url, service="bench")
+            writer.wait_synced(10)
+            children = [
+                subprocess.Popen(
+                    [sys.executable, "-c", WATCHER, url],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    text=True,
+                )
+                for _ in range(10)
+            ]
+            for child in children:
+                assert child.stdout is not None and child.stdout.readline().strip() == "ready"
+            written = {}
+            for i in range(100):
+                written[str(i)] = time.time()
+                writer.set("max_items", i)
+                time.sleep(0.02)
+            time.sleep(0.5)
+            latencies = []
+            for child in children:
+                out, _ = child.communicate("done\n", timeout=30)
+                for line in out.splitlines():
+                    value, at = line.split()
+                    if value in written:
+                        latencies.append(float(at) - written[value])
+            latencies.sort()
+            p50 = latencies[len(latencies) // 2]
+            p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
+            print(
+                f"  {name}: {len(latencies)} of 1000 changes seen; propagation p50 {fmt(p50).strip()},"
+                f" p99 {fmt(p99).strip()} (goal: p99 < 50 ms)"
+            )
+            flags = flags_module.Flags(writer)
+            getter = per_call("flags.max_items()", flags=flags)
+            print(
+                f"  {'flags.max_items() over ' + name:<48} {fmt(getter)}"
+                f"  {getter / memory_getter:.2f}x over MemoryStore (goal: <= 1.2x)"
+            )
+            writer.close()
+        finally:
+            server.stop()
+
+
 BENCHES = {
     "load": bench_load,
     "import": bench_import,
     "gen": bench_generate,
     "flags": bench_flags,
     "build": bench_build,
+    "stores": bench_stores,
 }
 
 
