@@ -7,7 +7,7 @@ from typing import NamedTuple
 
 from configgen.diagnostics import Diagnostic, DiagnosticError, errors
 from configgen.output import read_text, write_files
-from configgen.settings import Settings, load_settings, production_build
+from configgen.settings import Settings, load_settings, production_build, require_package_dir
 
 
 class BuildOutputs(NamedTuple):
@@ -45,18 +45,7 @@ def build_step(root: Path, *, production: bool | None = None) -> BuildOutputs:
     if production is None:
         production = production_build()
     production = production or not settings.test_helpers
-    if not settings.package.is_dir():
-        raise DiagnosticError(
-            [
-                Diagnostic(
-                    "pyproject.toml",
-                    1,
-                    1,
-                    "tool.configgen.package",
-                    f"the package directory {settings.shown(settings.package)} does not exist",
-                )
-            ]
-        )
+    require_package_dir(settings)
     outputs = settings.outputs
     wanted = [outputs["config"]] + ([outputs["flags"]] if settings.flags is not None else [])
     inputs = [settings.config] + ([settings.flags] if settings.flags is not None else [])

@@ -287,13 +287,13 @@ class _Reader:
         return name
 
     def claim_class(self, class_name: str, dotted: str, line: int, col: int) -> bool:
-        if not _ASCII_IDENTIFIER.match(class_name):
+        if not _ASCII_IDENTIFIER.match(class_name) or keyword.iskeyword(class_name):
             self.error(
                 line,
                 col,
                 dotted,
                 f"table [{dotted}] cannot name a class (it would be '{class_name}'); "
-                "start its name with a letter",
+                "rename it",
             )
             return False
         if class_name in RESERVED_CLASS_NAMES:

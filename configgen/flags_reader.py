@@ -540,7 +540,7 @@ class _Reader:
             seen[keyword_name] = flag
             if flag.kind == "enum":
                 alias = class_name_for(flag.path)
-                if not _IDENTIFIER.match(alias):
+                if not _IDENTIFIER.match(alias) or keyword.iskeyword(alias):
                     self.problems.append(
                         Diagnostic(
                             self.source.display_path,
@@ -548,7 +548,7 @@ class _Reader:
                             flag.col,
                             f"flags.{flag.key}",
                             f"the values of '{flag.key}' would be named '{alias}', not a valid "
-                            "name; start the flag's name with a letter",
+                            "name; rename the flag",
                         )
                     )
                 elif alias in RESERVED_TYPE_NAMES or alias in self.names:

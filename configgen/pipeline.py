@@ -12,7 +12,7 @@ from configgen.fingerprint import expected_headers, provenance
 from configgen.flags_reader import expired, read_flags
 from configgen.output import remove_files, write_files
 from configgen.render import render_config, render_flags, render_testing
-from configgen.settings import Settings, production_build
+from configgen.settings import Settings, production_build, require_package_dir
 
 
 class Generation(NamedTuple):
@@ -96,18 +96,7 @@ def generate(settings: Settings, *, production: bool | None = None) -> Generated
     generation = render(settings, production=production)
     if not generation.ok:
         raise DiagnosticError(errors(generation.diagnostics))
-    if not settings.package.is_dir():
-        raise DiagnosticError(
-            [
-                Diagnostic(
-                    "pyproject.toml",
-                    1,
-                    1,
-                    "tool.configgen.package",
-                    f"the package directory {settings.shown(settings.package)} does not exist",
-                )
-            ]
-        )
+    require_package_dir(settings)
     written = write_files(generation.files)
     return Generated(written, remove_files(generation.obsolete), generation.diagnostics)
 

@@ -245,3 +245,13 @@ def build_requirement_warnings(root: Path) -> list[Diagnostic]:
             "warning",
         )
     ]
+
+
+def require_package_dir(settings: Settings) -> None:
+    """Raise `configgen.DiagnosticError` when the package directory does not exist."""
+    if not settings.package.is_dir():
+        from configgen.diagnostics import DiagnosticError
+
+        shown = settings.shown(settings.package)
+        raise DiagnosticError([Diagnostic("pyproject.toml", 1, 1, "tool.configgen.package",
+                                          f"the package directory {shown} does not exist")])  # fmt: skip

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import logging
 import threading
@@ -122,3 +123,111 @@ def open_store(url: str, *, service: str | None = None, known: Iterable[str] | N
         return RedisStore(service, host=parts.hostname or "127.0.0.1", port=parts.port or 6379,
                           db=db, known=known)  # fmt: skip
     raise ValueError(f"{url}: a store URL starts with etcd:// or redis://")
+
+
+class ServerStore:
+    """The part of a server-backed store that does not depend on the server.
+
+    A subclass opens a session, reads everything (`_resync`) and follows changes
+    (`_follow`) until the session ends; this class runs that in a background thread,
+    reconnecting with backoff, and serves the snapshot.
+    """
+
+    kind = "server"
+
+    def __init__(self, known: Iterable[str] | None, retry: float, max_retry: float) -> None:
+        self._snapshot = Snapshot(known)
+        self._retry, self._max_retry = retry, max_retry
+        self._stop = threading.Event()
+        self._synced = threading.Event()
+        self.resyncs = 0
+        """How many times everything was read (the first time included)."""
+        self._thread: threading.Thread | None = None
+
+    def _start(self, name: str) -> None:
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    # -- the FlagStore protocol ----------------------------------------------------------
+
+    def get(self, key: str) -> str | None:
+        """The value stored for a flag key, from the local snapshot."""
+        return self._snapshot.values.get(key)
+
+    def watch(self, callback: Callable[[], object]) -> None:
+        """Call *callback* (no arguments) after the snapshot changes."""
+        self._snapshot.watch(callback)
+
+    # -- administration --------------------------------------------------------------------
+
+    def set(self, key: str, value: object) -> None:
+        raise NotImplementedError
+
+    def delete(self, key: str) -> None:
+        raise NotImplementedError
+
+    def values(self) -> dict[str, str]:
+        """The snapshot: every stored value, by flag key."""
+        return dict(self._snapshot.values)
+
+    async def aset(self, key: str, value: object) -> None:
+        """`set`, without blocking the event loop."""
+        await asyncio.to_thread(self.set, key, value)
+
+    async def adelete(self, key: str) -> None:
+        """`delete`, without blocking the event loop."""
+        await asyncio.to_thread(self.delete, key)
+
+    def wait_synced(self, timeout: float | None = None) -> bool:
+        """Wait until the first full read has succeeded."""
+        return self._synced.wait(timeout)
+
+    @property
+    def errors(self) -> int:
+        """How many times talking to the server failed (each kind logged once)."""
+        return self._snapshot.errors
+
+    @property
+    def unknown_keys(self) -> int:
+        """How many times a key that is no flag was seen and ignored."""
+        return self._snapshot.unknown_keys
+
+    def close(self) -> None:
+        """Stop the background thread."""
+        self._stop.set()
+        self._interrupt()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    # -- for subclasses --------------------------------------------------------------------
+
+    def _session(self) -> None:
+        """Read everything, then follow changes until the connection ends (or raise)."""
+        raise NotImplementedError
+
+    def _interrupt(self) -> None:
+        """Make a blocked `_session` return soon (on close)."""
+
+    def _synced_with(self, values: Mapping[str, str]) -> None:
+        self._snapshot.replace(values)
+        self.resyncs += 1
+        self._synced.set()
+
+    def _run(self) -> None:
+        delay = self._retry
+        while not self._stop.is_set():
+            before = self.resyncs
+            try:
+                self._session()
+            except Exception as exc:
+                if self._stop.is_set():
+                    break
+                self._snapshot.failed(
+                    f"{self.kind}:{type(exc).__name__}",
+                    "%r: %s; serving the last known values, retrying", self, exc,
+                )  # fmt: skip
+            if self.resyncs > before:
+                delay = self._retry  # the session got going: start the backoff afresh
+            if self._stop.wait(delay):
+                break
+            delay = min(delay * 2, self._max_retry)
