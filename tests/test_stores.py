@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import os
 import subprocess
 import sys
 import textwrap
@@ -347,4 +346,46 @@ def test_cli(backend: Backend, tmp_path: Path, cli: Any) -> None:
     assert unknown.err == "configgen: no flag 'ui.them' in flags.toml (did you mean 'ui.theme'?)\n"
     assert cli("flags", "delete", "ui.theme", *common).code == 0
     assert backend.state() == {"kill_switch": "false"}
-    assert os.environ.get("CI") is None or True
+
+
+def test_asyncio_writes_do_not_block_the_loop(backend: Backend, ff: ModuleType) -> None:
+    import asyncio
+
+    store = backend.store()
+    try:
+        assert store.wait_synced(10)
+        flags = ff.Flags(store)
+
+        async def main() -> list[int]:
+            ticks: list[int] = []
+
+            async def ticker() -> None:
+                for i in range(5):
+                    ticks.append(i)
+                    await asyncio.sleep(0)
+
+            await asyncio.gather(store.aset("max_items", 99), ticker())
+            await store.adelete("greeting")
+            return ticks
+
+        assert asyncio.run(main()) == [0, 1, 2, 3, 4]
+        assert eventually(lambda: flags.max_items() == 99)
+    finally:
+        store.close()
+
+
+def test_paused_server(backend: Backend, ff: ModuleType) -> None:
+    store = backend.store()
+    try:
+        assert store.wait_synced(10)
+        flags = ff.Flags(store)
+        backend.put("max_items", "5")
+        assert eventually(lambda: flags.max_items() == 5)
+        backend.server.pause()  # a partition: the process stops answering
+        time.sleep(0.5)
+        assert flags.max_items() == 5
+        backend.server.resume()
+        backend.put("max_items", "6")
+        assert eventually(lambda: flags.max_items() == 6, within=10)
+    finally:
+        store.close()
