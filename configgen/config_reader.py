@@ -292,8 +292,7 @@ class _Reader:
                 line,
                 col,
                 dotted,
-                f"table [{dotted}] cannot name a class (it would be '{class_name}'); "
-                "rename it",
+                f"table [{dotted}] cannot name a class (it would be '{class_name}'); rename it",
             )
             return False
         if class_name in RESERVED_CLASS_NAMES:
