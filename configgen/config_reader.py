@@ -214,6 +214,7 @@ class _Reader:
             return None, self.problems
         self.class_names["Config"] = ("(root)", 1)
         root = self.section(document, (), "", "", "Config", 1, 1, doc="", is_entry=False)
+        self.check_shadowing([root, *self.entries])
         if self.problems:
             return None, self.problems
         schema = ConfigSchema(
@@ -224,6 +225,20 @@ class _Reader:
             sensitive_present=self.sensitive,
         )
         return schema, []
+
+    def check_shadowing(self, sections: list[Section]) -> None:
+        """A field named like a generated class would hide the class in its class body."""
+        for top in sections:
+            for section in top.walk():
+                for name, line, col, dotted in [
+                    *((f.name, f.line, f.col, f.dotted) for f in section.fields),
+                    *((s.name, s.line, s.col, s.dotted) for s in section.sections),
+                ]:
+                    if name in self.class_names:
+                        made_by, _ = self.class_names[name]
+                        self.error(line, col, dotted,
+                                   f"key '{name}' would hide the class {name} generated for "
+                                   f"[{made_by}]; rename one")  # fmt: skip
 
     def members(self, container: Any) -> list[tuple[str, Any]]:
         """The keys of a table in document order, out-of-order table parts merged."""

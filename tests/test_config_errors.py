@@ -84,6 +84,10 @@ CASES = {
         "config.toml:3:1: server.tls: table [server.tls] would generate class ServerTls, like [server_tls] at line 1;"
         " rename one",
     ),
+    "key named like a generated class": (
+        "B = false\n[b]\na = 1\n",
+        "config.toml:1:1: B: key 'B' would hide the class B generated for [b]; rename one",
+    ),
     "table whose class would be a keyword": (
         "[true]\na = 1\n",
         "config.toml:1:1: true: table [true] cannot name a class (it would be 'True'); rename it",
