@@ -179,7 +179,9 @@ def test_crash_while_threads_read_then_resync(backend: Backend, ff: ModuleType) 
             for thread in readers:
                 thread.join()
         assert errors == []
-        assert seen <= {11, 22}
+        # etcd keeps its data across the restart; the test's Redis starts empty, and the
+        # store mirrors that (the default, 50) until the new value is written
+        assert seen <= ({11, 22} if backend.kind == "etcd" else {11, 22, 50})
         assert store.resyncs >= 2  # read everything again after the restart
     finally:
         store.close()
