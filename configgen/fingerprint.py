@@ -63,16 +63,26 @@ def provenance(settings: Settings, source: Path) -> Provenance:
     )
 
 
+def header(digest: str) -> str:
+    """The second line of a generated module: its inputs digest."""
+    return f"# configgen-inputs: {digest}"
+
+
+def testing_digest(config: Provenance, flags: Provenance | None) -> str:
+    """The testing module depends on both inputs."""
+    if flags is None:
+        return config.inputs_digest
+    joined = (config.inputs_digest + flags.inputs_digest).encode()
+    return "sha256:" + hashlib.sha256(joined).hexdigest()[:32]
+
+
 def expected_headers(settings: Settings) -> dict[Path, str]:
     """The provenance line each generated module must carry to be current."""
     outputs = settings.outputs
     config = provenance(settings, settings.config)
-    headers = {outputs["config"]: f"# configgen-inputs: {config.inputs_digest}"}
-    combined = config.inputs_digest
-    if settings.flags is not None:
-        flags = provenance(settings, settings.flags)
-        headers[outputs["flags"]] = f"# configgen-inputs: {flags.inputs_digest}"
-        joined = (combined + flags.inputs_digest).encode()
-        combined = "sha256:" + hashlib.sha256(joined).hexdigest()[:32]
-    headers[outputs["testing"]] = f"# configgen-inputs: {combined}"
+    flags = provenance(settings, settings.flags) if settings.flags is not None else None
+    headers = {outputs["config"]: header(config.inputs_digest)}
+    if flags is not None:
+        headers[outputs["flags"]] = header(flags.inputs_digest)
+    headers[outputs["testing"]] = header(testing_digest(config, flags))
     return headers

@@ -524,41 +524,23 @@ class _Reader:
         """``test_flags_with`` takes one keyword per flag: its path joined by '_'."""
         seen: dict[str, Flag] = {}
         for flag in root.all_flags():
+
+            def fail(message: str, flag: Flag = flag) -> None:
+                self.problems.append(Diagnostic(
+                    self.source.display_path, flag.line, flag.col, f"flags.{flag.key}", message
+                ))  # fmt: skip
+
             keyword_name = "_".join(flag.path)
             if keyword_name in seen:
-                other = seen[keyword_name]
-                line, col = flag.line, flag.col
-                self.problems.append(
-                    Diagnostic(
-                        self.source.display_path,
-                        line,
-                        col,
-                        f"flags.{flag.key}",
-                        f"'{flag.key}' and '{other.key}' would both be test_flags_with({keyword_name}=...); rename one",
-                    )
-                )
+                fail(f"'{flag.key}' and '{seen[keyword_name].key}' would both be "
+                     f"test_flags_with({keyword_name}=...); rename one")  # fmt: skip
             seen[keyword_name] = flag
             if flag.kind == "enum":
                 alias = class_name_for(flag.path)
                 if not _IDENTIFIER.match(alias) or keyword.iskeyword(alias):
-                    self.problems.append(
-                        Diagnostic(
-                            self.source.display_path,
-                            flag.line,
-                            flag.col,
-                            f"flags.{flag.key}",
-                            f"the values of '{flag.key}' would be named '{alias}', not a valid "
-                            "name; rename the flag",
-                        )
-                    )
+                    fail(f"the values of '{flag.key}' would be named '{alias}', not a valid "
+                         "name; rename the flag")  # fmt: skip
                 elif alias in RESERVED_TYPE_NAMES or alias in self.names:
-                    self.problems.append(
-                        Diagnostic(
-                            self.source.display_path,
-                            flag.line,
-                            flag.col,
-                            f"flags.{flag.key}",
-                            f"the values of '{flag.key}' would be named {alias}, a name already in use; rename it",
-                        )
-                    )
+                    fail(f"the values of '{flag.key}' would be named {alias}, a name already "
+                         "in use; rename it")  # fmt: skip
                 self.names[alias] = flag.key

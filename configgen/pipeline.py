@@ -8,7 +8,7 @@ from typing import NamedTuple
 
 from configgen.config_reader import read_config
 from configgen.diagnostics import Diagnostic, DiagnosticError, errors
-from configgen.fingerprint import expected_headers, provenance
+from configgen.fingerprint import header, provenance, testing_digest
 from configgen.flags_reader import expired, read_flags
 from configgen.output import remove_files, write_files
 from configgen.render import render_config, render_flags, render_testing
@@ -52,19 +52,19 @@ def render(settings: Settings, *, production: bool | None = None) -> Generation:
     outputs = settings.outputs
     if config is None or (settings.flags is not None and flags is None) or errors(diagnostics):
         return Generation({}, diagnostics, [])
-    files = {
-        outputs["config"]: render_config(config, provenance=provenance(settings, settings.config)),
-    }
+    config_origin = provenance(settings, settings.config)
+    flags_origin = (
+        provenance(settings, settings.flags) if flags is not None and settings.flags else None
+    )
+    files = {outputs["config"]: render_config(config, provenance=config_origin)}
     obsolete = []
-    if flags is not None and settings.flags is not None:
-        files[outputs["flags"]] = render_flags(
-            flags, provenance=provenance(settings, settings.flags)
-        )
+    if flags is not None and flags_origin is not None:
+        files[outputs["flags"]] = render_flags(flags, provenance=flags_origin)
     else:
         obsolete.append(outputs["flags"])
     if settings.test_helpers and not production:
-        header = expected_headers(settings)[outputs["testing"]]
-        files[outputs["testing"]] = render_testing(config, flags, header=header)
+        testing_header = header(testing_digest(config_origin, flags_origin))
+        files[outputs["testing"]] = render_testing(config, flags, header=testing_header)
     else:
         obsolete.append(outputs["testing"])
     return Generation(files, diagnostics, [path for path in obsolete if _is_generated(path)])

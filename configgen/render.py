@@ -215,28 +215,10 @@ def render_config(schema: ConfigSchema, *, provenance: Provenance) -> str:
     classes = schema.classes()
     sections = [s for s in schema.root.walk() if s is not schema.root]
     fields = schema.fields()
-    kinds = {f.type for f in fields}
-
-    def uses(predicate: Any) -> bool:
-        seen: set[FieldType] = set()
-
-        def visit(field_type: FieldType) -> bool:
-            if field_type in seen:
-                return False
-            seen.add(field_type)
-            if predicate(field_type):
-                return True
-            if isinstance(field_type, ListOf):
-                return visit(field_type.item)
-            if isinstance(field_type, MapOf):
-                return visit(field_type.value)
-            return False
-
-        every = kinds | {f.type for entry in schema.entries for s in entry.walk() for f in s.fields}
-        return any(visit(kind) for kind in every)
+    types = _all_types(schema)
 
     scalars = sorted(
-        {t.kind for t in _all_types(schema) if isinstance(t, Scalar)},
+        {t.kind for t in types if isinstance(t, Scalar)},
         key=("str", "int", "float", "bool", "datetime", "date", "time").index,
     )
     owners = {id(f): s for s in schema.root.walk() for f in s.fields}
@@ -249,11 +231,11 @@ def render_config(schema: ConfigSchema, *, provenance: Provenance) -> str:
         "fields": fields,
         "entries": [s for entry in schema.entries for s in entry.walk()],
         "scalars": scalars,
-        "uses_datetime": uses(
-            lambda t: isinstance(t, Scalar) and t.kind in ("datetime", "date", "time")
+        "uses_datetime": any(
+            isinstance(t, Scalar) and t.kind in ("datetime", "date", "time") for t in types
         ),
-        "uses_lists": uses(lambda t: isinstance(t, ListOf)),
-        "uses_maps": uses(lambda t: isinstance(t, MapOf)),
+        "uses_lists": any(isinstance(t, ListOf) for t in types),
+        "uses_maps": any(isinstance(t, MapOf) for t in types),
         "uses_rules": any(f.rules for f in fields),
         "uses_pattern": any(f.rules.pattern is not None for f in fields),
         "config_file_env": f"{schema.env_prefix}CONFIG_FILE",
@@ -268,6 +250,7 @@ def render_config(schema: ConfigSchema, *, provenance: Provenance) -> str:
 
 
 def _all_types(schema: ConfigSchema) -> set[FieldType]:
+    """Every field type of every generated class, element and value types included."""
     found: set[FieldType] = set()
 
     def add(field_type: FieldType) -> None:
