@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
+from typing import Any
 
 from configgen.diagnostics import DiagnosticError, print_diagnostics
 from configgen.pipeline import generate
@@ -53,19 +55,7 @@ def _generate_once(project: Path) -> Signature:
     return seen
 
 
-def run(args: argparse.Namespace) -> int:
-    try:
-        from watchfiles import watch
-    except ImportError:
-        print(
-            "configgen watch needs watchfiles: pip install 'python-configgen[watch]'",
-            file=sys.stderr,
-        )
-        return 2
-    import logging
-
-    logging.getLogger("watchfiles").setLevel(logging.ERROR)  # its own Ctrl-C notice
-    project: Path = args.project.resolve()
+def _watch(watch: Any, project: Path) -> None:
     seen = _generate_once(project)
     watched = set(seen)
     folders = sorted({str(path.parent) for path in watched})
@@ -84,5 +74,22 @@ def run(args: argparse.Namespace) -> int:
         seen = _generate_once(project)
         watched.clear()
         watched.update(seen)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        from watchfiles import watch
+    except ImportError:
+        print(
+            "configgen watch needs watchfiles: pip install 'python-configgen[watch]'",
+            file=sys.stderr,
+        )
+        return 2
+    import logging
+
+    logging.getLogger("watchfiles").setLevel(logging.ERROR)  # its own Ctrl-C notice
+    # Ctrl-C between two waits of the watcher stops just the same as during one
+    with contextlib.suppress(KeyboardInterrupt):
+        _watch(watch, args.project.resolve())
     print("configgen: stopped", flush=True)
     return 0
