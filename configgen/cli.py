@@ -10,7 +10,7 @@ from pathlib import Path
 from configgen import __version__
 from configgen.commands import check, diff, flags, generate, init, validate, watch
 from configgen.diagnostics import print_diagnostics
-from configgen.settings import SettingsError
+from configgen.settings import ProjectNotFoundError, SettingsError, find_project, locate_project
 
 COMMANDS = {
     "check": check.run,
@@ -33,13 +33,27 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument(
         "--project",
         type=Path,
-        default=Path("."),
+        default=None,
         metavar="DIR",
-        help="the project directory, holding pyproject.toml (default: the current one)",
+        help="the project directory, holding pyproject.toml (default: the nearest folder, "
+        "the current one or one above it, whose pyproject.toml has [tool.configgen])",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     sub = commands.add_parser("init", parents=[common], help="write starter inputs and settings")
-    sub.add_argument("dir", nargs="?", type=Path, help="where (default: --project)")
+    sub.add_argument(
+        "dir", nargs="?", type=Path, help="where (default: --project, or the current folder)"
+    )
+    sub.add_argument(
+        "--backend",
+        choices=("hatch", "setuptools"),
+        help="the build backend to set up when pyproject.toml has no [build-system] "
+        "(default: hatch)",
+    )
+    sub.add_argument(
+        "--package",
+        metavar="NAME",
+        help="the import package to create (default: the folder's name as an identifier)",
+    )
     commands.add_parser("generate", parents=[common], help="write the generated modules")
     sub = commands.add_parser("validate", parents=[common], help="check inputs, write nothing")
     sub.add_argument(
@@ -63,11 +77,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _find_project(args: argparse.Namespace) -> None:
+    """Without ``--project``, use the nearest project at or above the current folder."""
+    if args.project is not None:
+        return
+    here = Path.cwd()
+    if args.command == "init":
+        args.project = Path(".")  # init starts a project here; it never walks up
+    elif args.command == "validate" and args.files:
+        args.project = find_project(here) or here  # only for the env-prefix, when there is one
+    else:
+        args.project = locate_project(here)
+        if args.project != here.resolve():
+            print(f"configgen: project {args.project}", file=sys.stderr, flush=True)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code (0 ok, 1 invalid or stale, 2 usage)."""
     args = build_parser().parse_args(argv)
     try:
+        _find_project(args)
         return COMMANDS[args.command](args)
+    except ProjectNotFoundError as exc:
+        print(f"configgen: {exc}", file=sys.stderr)
+        return 1
     except SettingsError as exc:
         print_diagnostics(exc.diagnostics)
         return 1

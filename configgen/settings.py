@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from configgen.diagnostics import Diagnostic
+from configgen.diagnostics import Diagnostic, Severity
 
 KEYS = ("config", "env-prefix", "flags", "package", "test-helpers")
 CONFIG_MODULE = "configgen_config.py"
@@ -24,6 +24,10 @@ class SettingsError(Exception):
     def __init__(self, diagnostics: list[Diagnostic]) -> None:
         self.diagnostics = diagnostics
         super().__init__("\n".join(str(d) for d in diagnostics))
+
+
+class ProjectNotFoundError(Exception):
+    """No pyproject.toml with ``[tool.configgen]`` in a folder or any folder above it."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -196,6 +200,61 @@ def load_settings(root: Path, *, require_table: bool = True) -> Settings:
     )
 
 
+def _has_table(pyproject: Path) -> bool:
+    """Whether *pyproject* has ``[tool.configgen]``; a file that is not valid TOML counts,
+    so that its errors are reported rather than skipped."""
+    try:
+        text = pyproject.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    if "configgen" not in text:
+        return False
+    try:
+        tool = _parse_toml(text).get("tool")
+    except ValueError:
+        return True
+    return isinstance(tool, dict) and "configgen" in tool
+
+
+def find_project(start: Path) -> Path | None:
+    """The nearest folder, *start* or one above it, whose pyproject.toml has ``[tool.configgen]``.
+
+    As ruff and pytest do, a pyproject.toml without the table is passed over (in a
+    monorepo, a member without the table belongs to the project above it); the walk
+    stops at the filesystem root.
+    """
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        pyproject = folder / "pyproject.toml"
+        if pyproject.is_file() and _has_table(pyproject):
+            return folder
+    return None
+
+
+def locate_project(start: Path) -> Path:
+    """`find_project`, or raise `ProjectNotFoundError` saying what was found on the way."""
+    found = find_project(start)
+    if found is not None:
+        return found
+    start = start.resolve()
+    nearest = next(
+        (f / "pyproject.toml" for f in (start, *start.parents) if (f / "pyproject.toml").is_file()),
+        None,
+    )
+    if nearest is None:
+        raise ProjectNotFoundError(
+            f"no pyproject.toml with a [tool.configgen] table in {start} or any folder above "
+            "it; run the command inside a project, or name its folder with --project DIR "
+            "('configgen init DIR' starts a new one)"
+        )
+    shown = os.path.relpath(nearest, start)
+    init = "configgen init" if nearest.parent == start else f"configgen init {nearest.parent}"
+    raise ProjectNotFoundError(
+        f"{shown} has no [tool.configgen] table, and no pyproject.toml above it has one; "
+        f"run '{init}' to add one there, or name the project's folder with --project DIR"
+    )
+
+
 def requirement_names(requires: list[object]) -> set[str]:
     """The normalised distribution names in a list of requirements (``build-system.requires``)."""
     return {
@@ -206,12 +265,14 @@ def requirement_names(requires: list[object]) -> set[str]:
     }
 
 
-def build_requirement_warnings(root: Path) -> list[Diagnostic]:
-    """A warning when a build backend would run without ConfigGen.
+def build_requirement_problems(root: Path, *, severity: Severity = "warning") -> list[Diagnostic]:
+    """A problem when a build backend would run without ConfigGen.
 
-    With ``[tool.configgen]`` and a Hatch hook table or the setuptools backend,
-    ``python-configgen`` must be in ``build-system.requires``, or builds in fresh
-    environments silently skip the generation.
+    With ``[tool.configgen]`` and a Hatch hook table or the setuptools backend (named, or
+    the legacy default of a ``[build-system]`` without ``build-backend``),
+    ``python-configgen`` must be in ``build-system.requires``. Without it hatchling stops
+    with "Unknown build hook: configgen", and setuptools builds without generating: the
+    wheel ships without the modules and nothing says so.
     """
     from configgen.toml_source import read_source
 
@@ -223,9 +284,12 @@ def build_requirement_warnings(root: Path) -> list[Diagnostic]:
     tool = document.get("tool", {})
     if "configgen" not in tool:
         return []
-    system = document.get("build-system", {})
+    system = document.get("build-system")
+    if not isinstance(system, dict):
+        return []
     hatch_hook = "configgen" in tool.get("hatch", {}).get("build", {}).get("hooks", {})
-    setuptools = str(system.get("build-backend", "")).startswith("setuptools")
+    backend = str(system.get("build-backend", "setuptools.build_meta:__legacy__"))
+    setuptools = backend.startswith("setuptools")
     if not (hatch_hook or setuptools):
         return []
     names = requirement_names(system.get("requires", []))
@@ -233,16 +297,26 @@ def build_requirement_warnings(root: Path) -> list[Diagnostic]:
         return []
     item = source.document.get("build-system")
     line, col = source.position(item) if item is not None else (1, 1)
-    door = "the Hatch hook" if hatch_hook else "setuptools"
+    if hatch_hook:
+        why = (
+            "hatchling cannot load the configgen build hook in a fresh build environment "
+            "and stops with 'Unknown build hook: configgen'; add it: "
+            'requires = ["hatchling", "python-configgen"]'
+        )
+    else:
+        why = (
+            "setuptools builds the package without generating the modules, and the wheel "
+            "ships without them with no error; add it: "
+            'requires = ["setuptools>=64", "python-configgen"]'
+        )
     return [
         Diagnostic(
             "pyproject.toml",
             line,
             col,
             "build-system.requires",
-            f"'python-configgen' is missing: {door} cannot generate the modules in a "
-            "fresh build environment",
-            "warning",
+            f"'python-configgen' is missing: {why}",
+            severity,
         )
     ]
 

@@ -8,6 +8,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import CLIResult, import_file, write_project
 
 CONFIG = "[server]\nport = 8080  # validate: min=1\n"
@@ -166,3 +168,265 @@ def test_python_dash_m_and_console_script(tmp_path: Path) -> None:
         [sys.executable, "-m", "configgen", "--version"], capture_output=True, text=True
     )
     assert version.stdout.startswith("configgen ")
+
+
+def test_commands_from_a_subfolder(
+    project: Callable[..., Path], cli: Callable[..., CLIResult], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = project(CONFIG)
+    monkeypatch.chdir(root / "src" / "app")
+    found = f"configgen: project {root.resolve()}\n"
+    missing = cli("check")
+    assert (missing.code, missing.err) == (
+        1,
+        found + "src/app/configgen_config.py: missing; run 'configgen generate'\n"
+        "src/app/configgen_testing.py: missing; run 'configgen generate'\n",
+    )
+    generated = cli("generate")
+    assert (generated.code, generated.err) == (0, found)
+    assert "configgen: wrote src/app/configgen_config.py\n" in generated.out
+    assert (root / "src" / "app" / "configgen_config.py").is_file()
+    assert (cli("check").code, cli("validate").out) == (0, "config.toml: ok\n")
+    (root / "config.toml").write_text(CONFIG + 'host = "h"\n')
+    diff = cli("diff")
+    assert diff.code == 0 and '+    host: str = "h"\n' in diff.out
+    # relative FILES stay relative to the current folder; the env-prefix is the project's
+    (root / "src" / "app" / "local.toml").write_text("a = 1\n")
+    assert cli("validate", "local.toml").out == "local.toml: ok\n"
+
+
+def test_from_the_project_folder_nothing_extra_is_said(
+    project: Callable[..., Path], cli: Callable[..., CLIResult], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(project(CONFIG))
+    result = cli("generate")
+    assert (result.code, result.err) == (0, "")
+
+
+def test_a_pyproject_without_the_table_is_passed_over(
+    project: Callable[..., Path], cli: Callable[..., CLIResult], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = project(CONFIG)
+    member = root / "packages" / "member"  # a monorepo member without [tool.configgen]
+    (member / "docs").mkdir(parents=True)
+    (member / "pyproject.toml").write_text('[project]\nname = "member"\n')
+    monkeypatch.chdir(member / "docs")
+    result = cli("generate")
+    assert result.code == 0
+    assert result.err == f"configgen: project {root.resolve()}\n"
+    assert (root / "src" / "app" / "configgen_config.py").is_file()
+
+
+def test_project_option_wins_over_the_walk(
+    project: Callable[..., Path],
+    cli: Callable[..., CLIResult],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    root = project(CONFIG)
+    other = write_project(tmp_path / "other", CONFIG)
+    monkeypatch.chdir(root / "src")
+    assert cli("generate", "--project", other).code == 0
+    assert (other / "src" / "app" / "configgen_config.py").is_file()
+    assert not (root / "src" / "app" / "configgen_config.py").exists()
+
+
+def test_no_project_above_points_at_project_option(
+    tmp_path: Path, cli: Callable[..., CLIResult], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if any((p / "pyproject.toml").is_file() for p in tmp_path.resolve().parents):
+        pytest.skip("a pyproject.toml above the temporary folder")
+    monkeypatch.chdir(tmp_path)
+    for command in ("generate", "check", "diff", "validate"):
+        result = cli(command)
+        assert (result.code, result.err) == (
+            1,
+            f"configgen: no pyproject.toml with a [tool.configgen] table in {tmp_path.resolve()} "
+            "or any folder above it; run the command inside a project, or name its folder with "
+            "--project DIR ('configgen init DIR' starts a new one)\n",
+        )
+
+
+def test_nearest_pyproject_without_the_table_is_named(
+    tmp_path: Path, cli: Callable[..., CLIResult], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if any((p / "pyproject.toml").is_file() for p in tmp_path.resolve().parents):
+        pytest.skip("a pyproject.toml above the temporary folder")
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n')
+    (tmp_path / "src").mkdir()
+    monkeypatch.chdir(tmp_path / "src")
+    result = cli("generate")
+    assert (result.code, result.err) == (
+        1,
+        "configgen: ../pyproject.toml has no [tool.configgen] table, and no pyproject.toml "
+        f"above it has one; run 'configgen init {tmp_path.resolve()}' to add one there, or "
+        "name the project's folder with --project DIR\n",
+    )
+    monkeypatch.chdir(tmp_path)
+    assert "run 'configgen init' to add one there" in cli("check").err
+
+
+def test_a_broken_pyproject_on_the_way_up_is_reported(
+    project: Callable[..., Path], cli: Callable[..., CLIResult], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = project(CONFIG)
+    (root / "pyproject.toml").write_text("[tool.configgen\n")
+    monkeypatch.chdir(root / "src")
+    result = cli("generate")
+    assert result.code == 1
+    assert result.err.endswith("pyproject.toml:1:16: invalid TOML: Unexpected character: '\\n'\n")
+
+
+SETUPTOOLS = (
+    '[build-system]\nrequires = ["setuptools>=64"]\nbuild-backend = "setuptools.build_meta"\n'
+)
+
+
+def test_check_fails_when_setuptools_would_build_without_configgen(
+    tmp_path: Path, cli: Callable[..., CLIResult]
+) -> None:
+    root = write_project(tmp_path / "p", CONFIG, extra="\n" + SETUPTOOLS)
+    assert cli("generate", "--project", root).code == 0
+    message = (
+        "build-system.requires: 'python-configgen' is missing: setuptools builds the package "
+        "without generating the modules, and the wheel ships without them with no error; add "
+        'it: requires = ["setuptools>=64", "python-configgen"]\n'
+    )
+    check = cli("check", "--project", root)
+    assert (check.code, check.err) == (1, "pyproject.toml:10:1: " + message)
+    validate = cli("validate", "--project", root)  # validate only warns
+    assert (validate.code, validate.err) == (0, "pyproject.toml:10:1: warning: " + message)
+    # a [build-system] without build-backend is setuptools too (its legacy backend)
+    text = (root / "pyproject.toml").read_text()
+    (root / "pyproject.toml").write_text(
+        text.replace('build-backend = "setuptools.build_meta"\n', "")
+    )
+    assert cli("check", "--project", root).err == "pyproject.toml:10:1: " + message
+    (root / "pyproject.toml").write_text(
+        text.replace('"setuptools>=64"', '"setuptools>=64", "python_configgen>=0.1"')
+    )
+    assert (cli("check", "--project", root).code, cli("check", "--project", root).err) == (0, "")
+
+
+def test_check_fails_when_the_hatch_hook_cannot_load(
+    tmp_path: Path, cli: Callable[..., CLIResult]
+) -> None:
+    hatch = '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n'
+    root = write_project(
+        tmp_path / "p", CONFIG, extra="\n[tool.hatch.build.hooks.configgen]\n\n" + hatch
+    )
+    assert cli("generate", "--project", root).code == 0
+    check = cli("check", "--project", root)
+    assert check.code == 1
+    assert "hatchling cannot load the configgen build hook" in check.err
+
+
+def test_init_in_an_empty_folder_makes_a_project_that_builds(
+    tmp_path: Path, cli: Callable[..., CLIResult], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "my-shop"
+    root.mkdir()
+    monkeypatch.chdir(root)
+    result = cli("init")
+    assert (result.code, result.err) == (0, "")
+    assert result.out == (
+        "configgen: wrote config.toml\n"
+        "configgen: wrote flags.toml\n"
+        "configgen: wrote src/my_shop/__init__.py\n"
+        "configgen: wrote pyproject.toml: [build-system], [project], "
+        "[tool.hatch.build.hooks.configgen], [tool.configgen]\n"
+        "configgen: next: 'configgen generate', then 'pip install -e .' or 'pip wheel .'\n"
+    )
+    assert (root / "pyproject.toml").read_text() == (
+        "[build-system]\n"
+        'requires = ["hatchling", "python-configgen"]\n'
+        'build-backend = "hatchling.build"\n\n'
+        "[project]\n"
+        'name = "my-shop"\n'
+        'version = "0.1.0"\n'
+        'requires-python = ">=3.10"\n\n'
+        "[tool.hatch.build.hooks.configgen]\n\n"
+        "[tool.configgen]\n"
+        'config = "config.toml"\n'
+        'flags = "flags.toml"\n'
+        'package = "src/my_shop"\n'
+        'env-prefix = "MY_SHOP_"\n'
+        "test-helpers = true\n"
+    )
+    assert (root / "src" / "my_shop" / "__init__.py").read_text() == '"""my-shop."""\n'
+    assert cli("generate").code == 0
+    assert cli("check").code == 0  # nothing missing, python-configgen among the requirements
+    # a second init writes nothing and says what it left
+    again = cli("init")
+    assert again.code == 0
+    assert again.out == (
+        "configgen: config.toml exists, left as it is\n"
+        "configgen: flags.toml exists, left as it is\n"
+        "configgen: src/my_shop/ exists, left as it is\n"
+        "configgen: pyproject.toml has [build-system], [project], "
+        "[tool.hatch.build.hooks.configgen], [tool.configgen], left as it is\n"
+    )
+
+
+def test_init_with_setuptools(tmp_path: Path, cli: Callable[..., CLIResult]) -> None:
+    root = tmp_path / "shop"
+    assert cli("init", root, "--backend", "setuptools").code == 0
+    text = (root / "pyproject.toml").read_text()
+    assert text.startswith(
+        '[build-system]\nrequires = ["setuptools>=64", "python-configgen"]\n'
+        'build-backend = "setuptools.build_meta"\n'
+    )
+    assert "hatch" not in text
+    assert 'package = "src/shop"' in text
+    assert (root / "src" / "shop" / "__init__.py").is_file()
+    assert cli("generate", "--project", root).code == 0
+    assert cli("check", "--project", root).code == 0
+
+
+def test_init_keeps_an_existing_pyproject(tmp_path: Path, cli: Callable[..., CLIResult]) -> None:
+    original = (
+        "# my project\n"
+        "[build-system]\n"
+        'requires = ["setuptools"]  # pinned elsewhere\n\n'
+        "[tool.ruff]\n"
+        "line-length = 99\n"
+    )
+    (tmp_path / "pyproject.toml").write_text(original)
+    result = cli("init", tmp_path, "--package", "shop", "--backend", "hatch")
+    assert result.code == 0
+    text = (tmp_path / "pyproject.toml").read_text()
+    assert text.startswith(original)
+    assert "[project]\n" in text and "[tool.configgen]\n" in text
+    assert "hatch" not in text  # the build system is setuptools: no Hatch hook
+    assert "configgen: note: --backend hatch ignored: [build-system] is kept\n" in result.out
+    assert (
+        'configgen: note: add "python-configgen" to [build-system] requires, or builds in a '
+        "fresh environment cannot generate the modules\n" in result.out
+    )
+    assert "pyproject.toml has [build-system], left as it is\n" in result.out
+
+
+def test_init_names_the_package_after_the_folder_or_package_option(
+    tmp_path: Path, cli: Callable[..., CLIResult]
+) -> None:
+    root = tmp_path / "9 lives"
+    bad = cli("init", root)
+    assert (bad.code, bad.out) == (2, "")
+    assert bad.err == (
+        "configgen: the folder name '9 lives' does not make a package name ('9 lives' is not a "
+        "Python identifier); name the package with --package NAME\n"
+    )
+    assert not root.exists()  # nothing written
+    assert cli("init", root, "--package", "class").err == (
+        "configgen: --package 'class' is not a Python identifier\n"
+    )
+    assert cli("init", root, "--package", "lives").code == 0
+    text = (root / "pyproject.toml").read_text()
+    assert 'name = "lives"' in text  # '9 lives' is no distribution name either
+    assert 'package = "src/lives"' in text
+    # a package named unlike the project: hatchling is told where it is
+    other = tmp_path / "shop"
+    assert cli("init", other, "--package", "store").code == 0
+    text = (other / "pyproject.toml").read_text()
+    assert 'name = "shop"' in text
+    assert '[tool.hatch.build.targets.wheel]\npackages = ["src/store"]\n' in text

@@ -1,4 +1,6 @@
-"""``configgen check``: exit 1 when a generated module is missing or out of date."""
+"""``configgen check``: exit 1 when a generated module is missing or out of date, or when
+a build of the project could not generate it (``python-configgen`` not in the build
+requirements)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ import sys
 from configgen.diagnostics import errors, print_diagnostics
 from configgen.output import read_text
 from configgen.pipeline import render
-from configgen.settings import build_requirement_warnings, load_settings
+from configgen.settings import build_requirement_problems, load_settings
 
 
 def run(args: argparse.Namespace) -> int:
@@ -17,8 +19,10 @@ def run(args: argparse.Namespace) -> int:
     if not generation.ok:
         print_diagnostics(errors(generation.diagnostics))
         return 1
-    print_diagnostics(build_requirement_warnings(settings.root))
-    ret = 0
+    # a build that cannot generate ships without the modules: as stale as it gets
+    requirement = build_requirement_problems(settings.root, severity="error")
+    print_diagnostics(requirement)
+    ret = 1 if requirement else 0
     for path, text in generation.files.items():
         current = read_text(path)
         if current != text:

@@ -1,12 +1,31 @@
-"""``configgen init [DIR]``: starter inputs and a ``[tool.configgen]`` table; never overwrites."""
+"""``configgen init [DIR]``: a project that builds; never overwrites.
+
+Writes the starter inputs, the package folder, and the pyproject.toml tables that are
+missing: ``[project]``, ``[build-system]`` (Hatch with its hook, or setuptools) and
+``[tool.configgen]``. An existing pyproject.toml is edited with tomlkit, so its comments
+and layout stay; existing files and tables are left as they are, and reported.
+"""
 
 from __future__ import annotations
 
 import argparse
+import keyword
 import re
+import sys
 from pathlib import Path
+from typing import Any
 
 import tomlkit
+
+from configgen.settings import requirement_names
+
+REQUIRES_PYTHON = ">=3.10"
+BACKENDS = {
+    "hatch": (["hatchling", "python-configgen"], "hatchling.build"),
+    "setuptools": (["setuptools>=64", "python-configgen"], "setuptools.build_meta"),
+}
+# a distribution name (PEP 508)
+PROJECT_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?")
 
 STARTER_CONFIG = """\
 # Settings of this application. Every value is both the type and the default of its key;
@@ -56,9 +75,19 @@ users = ["alice", "bob"]
 """
 
 
-def _detect_package(root: Path, module: str) -> str:
+def _identifier(name: str) -> str:
+    """A project or folder name as an import name, the way hatchling looks for it."""
+    return re.sub(r"[-_.]+", "_", name).lower()
+
+
+def _is_identifier(name: str) -> bool:
+    return name.isidentifier() and not keyword.iskeyword(name)
+
+
+def _detect_package(root: Path, module: str) -> str | None:
+    """An existing package folder: ``src/<module>``, ``<module>``, or the one in ``src``."""
     for candidate in (f"src/{module}", module):
-        if module and (root / candidate).is_dir():
+        if (root / candidate).is_dir():
             return candidate
     src = root / "src"
     packages = (
@@ -66,60 +95,154 @@ def _detect_package(root: Path, module: str) -> str:
         if src.is_dir()
         else []
     )
-    if len(packages) == 1:
-        return f"src/{packages[0]}"
-    return f"src/{module}" if module else "."
+    return f"src/{packages[0]}" if len(packages) == 1 else None
+
+
+def _table(parent: Any, key: str) -> Any:
+    """``parent[key]``, created as a header-less table when missing."""
+    if key not in parent:
+        parent.add(key, tomlkit.table(is_super_table=True))
+    return parent[key]
+
+
+def _backend_of(system: object) -> str | None:
+    if not isinstance(system, dict):
+        return None
+    backend = str(system.get("build-backend", "setuptools.build_meta:__legacy__"))
+    if backend.startswith("hatchling"):
+        return "hatch"
+    return "setuptools" if backend.startswith("setuptools") else None
 
 
 def run(args: argparse.Namespace) -> int:
     root: Path = args.dir if args.dir is not None else args.project
-    root.mkdir(parents=True, exist_ok=True)
     pyproject = root / "pyproject.toml"
+    shown = root.as_posix().rstrip("/")
+    where = "" if shown == "." else f"{shown}/"
     document = (
         tomlkit.parse(pyproject.read_text(encoding="utf-8"))
         if pyproject.is_file()
         else tomlkit.document()
     )
     project = document.get("project")
+    folder = root.resolve().name
     name = str(project.get("name", "")) if isinstance(project, dict) else ""
-    name = name or root.resolve().name
-    module = re.sub(r"[^A-Za-z0-9_]+", "_", name).strip("_").lower() or "app"
-    prefix = f"{module.upper()}_"
-
-    config = root / "config.toml"
-    if config.exists():
-        print(f"configgen: {config} exists, left as it is")
-    else:
-        config.write_text(STARTER_CONFIG.format(name=name, prefix=prefix), encoding="utf-8")
-        print(f"configgen: wrote {config}")
-
-    flags = root / "flags.toml"
-    if flags.exists():
-        print(f"configgen: {flags} exists, left as it is")
-    else:
-        flags.write_text(STARTER_FLAGS, encoding="utf-8")
-        print(f"configgen: wrote {flags}")
-
-    tool = document.get("tool")
-    if isinstance(tool, dict) and "configgen" in tool:
-        print(f"configgen: {pyproject} already has [tool.configgen], left as it is")
-        return 0
-    table = tomlkit.table()
-    table.add("config", "config.toml")
-    if (root / "flags.toml").is_file():
-        table.add("flags", "flags.toml")
-    table.add("package", _detect_package(root, module))
-    table.add("env-prefix", prefix)
-    table.add("test-helpers", True)
-    if not isinstance(tool, dict):
-        tool = tomlkit.table(is_super_table=True)
-        document.add("tool", tool)
-    tool["configgen"] = table
-    pyproject.write_text(tomlkit.dumps(document), encoding="utf-8")
-    print(f"configgen: added [tool.configgen] to {pyproject}")
-    package = root / str(table["package"])
-    if not package.is_dir():
+    name = name or folder
+    if args.package is not None and not _is_identifier(args.package):
+        print(f"configgen: --package {args.package!r} is not a Python identifier", file=sys.stderr)
+        return 2
+    module = _identifier(name)
+    existing = None if args.package is not None else _detect_package(root, module)
+    if args.package is None and existing is None and not _is_identifier(module):
         print(
-            f"configgen: note: set 'package' to your package directory ({package} does not exist yet)"
+            f"configgen: the folder name {name!r} does not make a package name ({module!r} is "
+            "not a Python identifier); name the package with --package NAME",
+            file=sys.stderr,
         )
+        return 2
+    if not PROJECT_NAME.fullmatch(name):
+        name = args.package  # only with --package: the folder name is no distribution name
+    package = existing or (
+        args.package if args.package and (root / args.package).is_dir() else
+        f"src/{args.package or module}"
+    )  # fmt: skip
+    prefix = f"{_identifier(Path(package).name).upper()}_"
+
+    def wrote(path: str) -> None:
+        print(f"configgen: wrote {where}{path}")
+
+    def left(what: str) -> None:
+        print(f"configgen: {what}, left as it is")
+
+    root.mkdir(parents=True, exist_ok=True)
+    for file, text in (
+        ("config.toml", STARTER_CONFIG.format(name=name, prefix=prefix)),
+        ("flags.toml", STARTER_FLAGS),
+    ):
+        if (root / file).exists():
+            left(f"{where}{file} exists")
+        else:
+            (root / file).write_text(text, encoding="utf-8")
+            wrote(file)
+
+    if (root / package).is_dir():
+        left(f"{where}{package}/ exists")
+    else:
+        (root / package).mkdir(parents=True)
+        (root / package / "__init__.py").write_text(f'"""{name}."""\n', encoding="utf-8")
+        wrote(f"{package}/__init__.py")
+
+    added: list[str] = []
+    kept: list[str] = []
+    system = document.get("build-system")
+    backend = _backend_of(system)
+    if isinstance(system, dict):
+        kept.append("[build-system]")
+        if args.backend is not None and args.backend != backend:
+            print(f"configgen: note: --backend {args.backend} ignored: [build-system] is kept")
+        if backend is not None and "python-configgen" not in requirement_names(
+            list(system.get("requires", []))
+        ):
+            print(
+                'configgen: note: add "python-configgen" to [build-system] requires, or '
+                "builds in a fresh environment cannot generate the modules"
+            )
+    else:
+        backend = args.backend or "hatch"
+        requires, build_backend = BACKENDS[backend]
+        table = tomlkit.table()
+        table.add("requires", requires)
+        table.add("build-backend", build_backend)
+        document.add("build-system", table)
+        added.append("[build-system]")
+
+    if isinstance(project, dict):
+        kept.append("[project]")
+    else:
+        table = tomlkit.table()
+        table.add("name", name)
+        table.add("version", "0.1.0")
+        table.add("requires-python", REQUIRES_PYTHON)
+        document.add("project", table)
+        added.append("[project]")
+
+    tool = _table(document, "tool")
+    if backend == "hatch":
+        hatch = _table(tool, "hatch")
+        hooks = _table(_table(hatch, "build"), "hooks")
+        if "configgen" in hooks:
+            kept.append("[tool.hatch.build.hooks.configgen]")
+        else:
+            hooks.add("configgen", tomlkit.table())
+            added.append("[tool.hatch.build.hooks.configgen]")
+        module_found = Path(package).name == _identifier(name) or ("targets" in hatch["build"])
+        if not module_found:  # hatchling finds src/<project name> on its own, nothing else
+            wheel = _table(_table(hatch["build"], "targets"), "wheel")
+            wheel.add("packages", [package])
+            added.append("[tool.hatch.build.targets.wheel]")
+
+    if "configgen" in tool:
+        kept.append("[tool.configgen]")
+    else:
+        table = tomlkit.table()
+        table.add("config", "config.toml")
+        if (root / "flags.toml").is_file():
+            table.add("flags", "flags.toml")
+        table.add("package", package)
+        table.add("env-prefix", prefix)
+        table.add("test-helpers", True)
+        tool.add("configgen", table)
+        added.append("[tool.configgen]")
+
+    if added:
+        existed = pyproject.is_file()
+        pyproject.write_text(tomlkit.dumps(document), encoding="utf-8")
+        print(
+            f"configgen: {'added' if existed else 'wrote'} {where}pyproject.toml: "
+            f"{', '.join(added)}"
+        )
+    if kept:
+        left(f"{where}pyproject.toml has {', '.join(kept)}")
+    if added or not kept:
+        print("configgen: next: 'configgen generate', then 'pip install -e .' or 'pip wheel .'")
     return 0

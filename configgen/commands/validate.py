@@ -7,7 +7,7 @@ from pathlib import Path
 
 from configgen.diagnostics import errors, print_diagnostics
 from configgen.pipeline import validate
-from configgen.settings import Settings, build_requirement_warnings, load_settings
+from configgen.settings import Settings, build_requirement_problems, load_settings
 
 
 def run(args: argparse.Namespace) -> int:
@@ -19,7 +19,7 @@ def run(args: argparse.Namespace) -> int:
             files.append((settings.flags, settings.shown(settings.flags)))
     ret = 0
     if not args.files:
-        print_diagnostics(build_requirement_warnings(settings.root))
+        print_diagnostics(build_requirement_problems(settings.root))
     for path, shown in files:
         diagnostics = validate(path, shown, settings.env_prefix, strict=args.strict)
         print_diagnostics(diagnostics)
