@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Literal, NamedTuple
 
 Severity = Literal["error", "warning"]
@@ -30,6 +31,14 @@ class DiagnosticError(Exception):
     def __init__(self, diagnostics: list[Diagnostic]) -> None:
         self.diagnostics = diagnostics
         super().__init__("\n".join(str(d) for d in diagnostics))
+
+
+def did_you_mean(word: str, choices: Iterable[str], *, quote: str = "'") -> str:
+    """`` (did you mean 'x'?)`` for the choice closest to *word*, or ``""`` if none is close."""
+    import difflib
+
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return f" (did you mean {quote}{close[0]}{quote}?)" if close else ""
 
 
 def errors(diagnostics: list[Diagnostic]) -> list[Diagnostic]:

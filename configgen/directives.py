@@ -1,16 +1,19 @@
 """Directives: the instructions users write in trailing comments of config.toml.
 
-A trailing comment is read as directives when its first word is followed by ``:``, ``,``
-or nothing (``# sensitive, required``, ``# validate: min=1,max=10``, ``# map``); any
-other comment (``# the port we listen on``) is a note and is left alone. Inside a
-directive comment every word must be a known directive: a typo is an error.
+A trailing comment is read as directives when its first word is a directive name in
+any case (``# sensitive required``, ``# Validate min=1``), or when its first word is
+followed by ``:``, ``,`` or nothing (``# sensitive, required``, ``# validate: min=1,max=10``,
+``# map``); any other comment (``# the port we listen on``) is a note and is left
+alone. A directive comment must parse, every word a known directive: a typo is an
+error, never a note, and `respell` offers the corrected spelling.
 """
 
 from __future__ import annotations
 
-import difflib
 import re
 from typing import NamedTuple
+
+from configgen.diagnostics import did_you_mean
 
 KNOWN = ("env", "map", "required", "sensitive", "type", "validate")
 RULES = ("max", "min", "oneof", "pattern")
@@ -20,6 +23,9 @@ _DIRECTIVE_START = re.compile(r"\s*([A-Za-z_][\w-]*)\s*(?::|,|$)")
 _NAME = re.compile(r"\s*([A-Za-z_][\w-]*)\s*")
 _RULE_NAME = re.compile(r"\s*([A-Za-z_][\w-]*)\s*=\s*")
 _NEXT_ITEM = re.compile(r",\s*[A-Za-z_][\w-]*\s*(?:=|:|,|$)")
+_NAMED = re.compile(r"\s*(" + "|".join(KNOWN) + r")\b", re.IGNORECASE)
+# where a respelled item ends: a separator followed by the next directive name
+_ITEM_END = re.compile(r"\s*[;,]?\s*(?=(?:" + "|".join(KNOWN) + r")\b)|\s*[;,]?\s*\Z", re.IGNORECASE)
 
 
 class Directives(NamedTuple):
@@ -41,12 +47,40 @@ class DirectiveError(ValueError):
 
 def is_directive_comment(comment: str) -> bool:
     """Return whether a trailing comment (without its ``#``) is a directive list."""
-    return _DIRECTIVE_START.match(comment) is not None
+    return _DIRECTIVE_START.match(comment) is not None or _NAMED.match(comment) is not None
+
+
+def respell(comment: str) -> str | None:
+    """The directive comment the user most likely meant, if it parses; else None.
+
+    ``sensitive required`` -> ``sensitive, required``; ``validate min=8`` ->
+    ``validate: min=8``; ``SENSITIVE; REQUIRED`` -> ``sensitive, required``.
+    """
+    items: list[str] = []
+    pos = 0
+    while pos < len(comment.rstrip()):
+        match = _NAMED.match(comment, pos)
+        if match is None:
+            return None
+        name = match.group(1).lower()
+        pos = match.end()
+        while pos < len(comment) and comment[pos] in " \t:":
+            pos += 1
+        end = _ITEM_END.search(comment, pos)
+        assert end is not None  # the pattern matches at the end of the text
+        value = comment[pos : end.start()].strip()
+        items.append(f"{name}: {value}" if value else name)
+        pos = end.end()
+    spelled = ", ".join(items)
+    try:
+        parse(spelled)
+    except DirectiveError:
+        return None
+    return spelled if spelled != comment.strip() else None
 
 
 def _suggest(word: str, choices: tuple[str, ...]) -> str:
-    close = difflib.get_close_matches(word, choices, n=1)
-    return f" (did you mean '{close[0]}'?)" if close else ""
+    return did_you_mean(word, choices)
 
 
 def _read_value(text: str, pos: int) -> tuple[str, int]:

@@ -35,9 +35,10 @@ class _LocatingParser(Parser):
     def _parse_table(self, parent_name: Any = None, parent: Any = None) -> Any:
         start = self._idx
         key, table = super()._parse_table(parent_name, parent)
+        # `[[a]]`: an array of tables comes back whole; its first table starts here.
+        item = table.body[0] if isinstance(table, tomlkit.items.AoT) and table.body else table
         # `[a.b.c]` without `[a]` comes back as super tables a > b > c: all of them
         # are located at the header that created them.
-        item = table
         while isinstance(item, tomlkit.items.Table):
             self.spans.setdefault(id(item), (start, start))
             children = [v for v in item.value.values() if isinstance(v, tomlkit.items.Table)]

@@ -186,13 +186,19 @@ CASES = {
         "n = 9223372036854775808\n",
         "config.toml:1:1: n: integer out of the 64-bit range TOML allows",
     ),
-    "array of tables": (
-        '[[servers]]\nname = "a"\n',
-        "config.toml:1:1: servers: arrays of tables are not supported: use a '# map' table of tables instead",
+    "tables of an array with other keys": (
+        '[[servers]]\nname = "a"\n\n[[servers]]\nhost = "b"\n',
+        "config.toml:4:1: servers.1: entry '1' has keys {host: str}, entry '0' has {name: str}:"
+        " every table of an array has the same keys and types",
     ),
-    "inline tables in an array": (
-        "xs = [{a = 1}]\n",
-        "config.toml:1:1: xs: arrays of tables are not supported: use a '# map' table of tables instead",
+    "inline tables of an array with other types": (
+        'xs = [{a = 1}, {a = "x"}]\n',
+        "config.toml:1:17: xs.1: entry '1' has keys {a: str}, entry '0' has {a: int}:"
+        " every table of an array has the same keys and types",
+    ),
+    "an array of arrays of tables": (
+        "xs = [[{a = 1}]]\n",
+        "config.toml:1:1: xs: an array of inline tables: write it as [[tables]] (an array of tables)",
     ),
     "unknown type hint": (
         "xs = []  # type: list[strr]\n",
