@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import importlib
+import logging
 import subprocess
 import sys
 import textwrap
@@ -48,6 +50,10 @@ class Backend:
     def state(self) -> dict[str, str]:
         raise NotImplementedError
 
+    def put_bytes(self, name: bytes, value: bytes) -> None:
+        """Store raw bytes under a flag key, bypassing every client's encoding."""
+        raise NotImplementedError
+
 
 class EtcdBackend(Backend):
     kind = "etcd"
@@ -72,6 +78,11 @@ class EtcdBackend(Backend):
             meta["key"].decode()[len("/svc/flags/") :]: value.decode()
             for value, meta in self.admin.get_prefix("/svc/flags/")
         }
+
+    def put_bytes(self, name: bytes, value: bytes) -> None:
+        key = base64.b64encode(b"/svc/flags/" + name).decode()
+        data = base64.b64encode(value).decode()
+        self.admin.post(self.admin.get_url("/kv/put"), json={"key": key, "value": data})
 
     def compact(self) -> None:
         revision = int(self.admin.status()["header"]["revision"])
@@ -100,6 +111,13 @@ class RedisBackend(Backend):
 
     def state(self) -> dict[str, str]:
         return dict(self.admin.hgetall("svc:flags"))
+
+    def put_bytes(self, name: bytes, value: bytes) -> None:
+        import redis
+
+        with redis.Redis(port=self.server.port) as raw:  # no decoding, no encoding
+            raw.hset(b"svc:flags", name, value)
+            raw.publish(b"svc:flags:changed", name)
 
 
 @pytest.fixture
@@ -395,3 +413,154 @@ def test_paused_server(backend: Backend, ff: ModuleType) -> None:
         assert eventually(lambda: flags.max_items() == 6, within=10)
     finally:
         store.close()
+
+
+NOT_UTF8 = b"\xff\xfe"
+NOT_UTF8_NAME = b"\xff\xfeflag"
+
+
+def _warnings_about(caplog: pytest.LogCaptureFixture, text: str) -> int:
+    return sum(
+        text in record.getMessage()
+        for record in caplog.records
+        if record.name.startswith("configgen.stores") and record.levelno == logging.WARNING
+    )
+
+
+def test_bytes_that_are_not_utf8_are_skipped_and_the_rest_syncs(
+    backend: Backend, ff: ModuleType, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="configgen.stores")
+    backend.put_bytes(b"max_items", NOT_UTF8)
+    backend.put_bytes(NOT_UTF8_NAME, b"1")
+    backend.put("ui.theme", "dark")
+    store = backend.store()
+    try:
+        assert store.wait_synced(10)  # the first read succeeds despite the bad bytes
+        flags = ff.Flags(store)
+        assert store.values() == {"ui.theme": "dark"}
+        assert (flags.ui.theme(), flags.max_items()) == ("dark", 50)
+        assert store.unreadable() == {
+            "max_items": "its stored value is not UTF-8 (2 bytes: b'\\xff\\xfe')",
+            "b'\\xff\\xfeflag'": "its name is not UTF-8",
+        }
+        assert store.unreadable_keys >= 2
+        assert store.errors == 0
+
+        backend.put("greeting", "hello")  # a live change of another key still arrives
+        assert eventually(lambda: flags.greeting() == "hello")
+        backend.put_bytes(b"discount", b"0.5\x80")  # a live change that is not UTF-8
+        assert eventually(lambda: "discount" in store.unreadable())
+        backend.put("ui.theme", "light")  # and the next good change after it
+        assert eventually(lambda: flags.ui.theme() == "light")
+        assert flags.discount() == 0.15
+
+        backend.server.kill()  # a crash, a restart, a reconnect and a full read again
+        backend.server.start()
+        if backend.kind == "redis":  # the test's Redis keeps nothing across a restart
+            backend.put_bytes(b"max_items", NOT_UTF8)
+            backend.put_bytes(NOT_UTF8_NAME, b"1")
+        backend.put("ui.theme", "high-contrast")
+        assert eventually(lambda: flags.ui.theme() == "high-contrast", within=10)
+        assert store.resyncs >= 2
+        assert flags.max_items() == 50 and "max_items" in store.unreadable()
+
+        backend.put("max_items", "7")  # a good value replaces the bad one
+        assert eventually(lambda: flags.max_items() == 7)
+        assert "max_items" not in store.unreadable()
+        backend.remove("discount")  # deleting the bad one ends its problem
+        assert eventually(lambda: "discount" not in store.unreadable())
+        assert set(store.unreadable()) == {"b'\\xff\\xfeflag'"}
+    finally:
+        store.close()
+    # once per key, however many full reads saw it (Redis reads everything on each change)
+    assert _warnings_about(caplog, "'max_items': its stored value is not UTF-8") == 1
+    assert _warnings_about(caplog, "b'\\xff\\xfeflag': its name is not UTF-8") == 1
+    assert _warnings_about(caplog, "'discount': its stored value is not UTF-8") == 1
+
+
+def test_hostile_values_do_not_stop_the_sync(backend: Backend, ff: ModuleType) -> None:
+    huge_text = "x" * 512 * 1024
+    hostile = {
+        b"max_items": b"\xed\xa0\x80",  # an encoded surrogate: not UTF-8
+        b"discount": b"\xc0\xaf",  # an overlong encoding: not UTF-8
+        b"new_checkout": b"\xe2\x82",  # a character cut short
+        b"search.new_ranker": bytes(range(256)) * 2048,  # 512 KiB of binary garbage
+        b"ui.layout.density": b'{"a": [1,',  # broken JSON: text all the same, a wrong enum
+        b"kill_switch": b"true = [",  # broken TOML: text, a wrong bool
+        b"greeting": huge_text.encode(),  # huge, but text
+        b"ui.theme": "dark\x00\u202e".encode(),  # NUL and a bidi override: text, a wrong enum
+        "ünïcode-key".encode(): b"1",  # UTF-8 name that is no flag: unknown, not unreadable
+    }
+    for name, value in hostile.items():
+        backend.put_bytes(name, value)
+    store = backend.store()
+    try:
+        assert store.wait_synced(10)
+        flags = ff.Flags(store)
+        assert set(store.unreadable()) == {
+            "max_items",
+            "discount",
+            "new_checkout",
+            "search.new_ranker",
+        }
+        assert "(524288 bytes: b'\\x00\\x01" in store.unreadable()["search.new_ranker"]
+        assert flags.greeting() == huge_text
+        assert (flags.max_items(), flags.discount(), flags.kill_switch()) == (50, 0.15, True)
+        assert (flags.ui.theme(), flags.ui.layout.density()) == ("light", "comfortable")
+        assert flags.fallbacks().keys() >= {
+            ("ui.theme", "wrong-type"),
+            ("ui.layout.density", "wrong-type"),
+            ("kill_switch", "wrong-type"),
+        }
+        assert store.unknown_keys >= 1
+        backend.put("ui.theme", "dark")
+        assert eventually(lambda: flags.ui.theme() == "dark")
+    finally:
+        store.close()
+
+
+def test_cli_reports_a_value_that_is_not_utf8(backend: Backend, tmp_path: Path, cli: Any) -> None:
+    from tests.conftest import DATA, write_project
+
+    root = write_project(tmp_path / "proj", "[server]\nport = 1\n", extra='flags = "flags.toml"\n')
+    (root / "flags.toml").write_text((DATA / "everything_flags.toml").read_text(encoding="utf-8"))
+    url = (f"etcd://127.0.0.1:{backend.server.port}/svc" if backend.kind == "etcd"
+           else f"redis://127.0.0.1:{backend.server.port}/0")  # fmt: skip
+    common = ["--project", root, "--store", url, "--service", "svc"]
+    backend.put_bytes(b"max_items", NOT_UTF8)
+    backend.put_bytes(NOT_UTF8_NAME, b"1")
+    backend.put("ui.theme", "dark")
+    bad_value = (
+        "configgen: max_items: its stored value is not UTF-8 (2 bytes: b'\\xff\\xfe'); "
+        "services serve the default 50 instead\n"
+    )
+
+    listing = cli("flags", "list", *common)
+    assert listing.code == 1  # the whole listing, and a problem to report
+    lines = listing.out.splitlines()
+    assert len(lines) == 10
+    assert "ui.theme\tenum\tdark" in lines
+    assert "max_items\tint\t(unreadable: default 50)" in lines
+    assert "greeting\tstring\t(default 'Hello, \"friend\"')" in lines
+    assert listing.err == bad_value + (
+        "configgen: key b'\\xff\\xfeflag': its name is not UTF-8; skipped\n"
+    )
+    # a process of its own, where no test has set logging up: the same lines, none repeated
+    # by the store's own log messages
+    alone = subprocess.run(
+        [sys.executable, "-m", "configgen", "flags", "list", *map(str, common)],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert (alone.returncode, alone.stdout, alone.stderr) == (1, listing.out, listing.err)
+
+    got = cli("flags", "get", "max_items", *common)
+    assert (got.code, got.out, got.err) == (1, "", bad_value)
+    got = cli("flags", "get", "ui.theme", *common)
+    assert (got.code, got.out, got.err) == (0, "dark\n", "")
+
+    backend.remove("max_items")  # gone between the listing and the next read
+    got = cli("flags", "get", "max_items", *common)
+    assert (got.code, got.out, got.err) == (0, "(default 50)\n", "")
+    assert cli("flags", "set", "max_items", "3", *common).code == 0
+    assert cli("flags", "get", "max_items", *common).out == "3\n"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import logging
 import sys
 
 from configgen.diagnostics import print_diagnostics
@@ -90,9 +91,24 @@ def run(args: argparse.Namespace) -> int:
         except ValueError as exc:
             print(f"configgen: {exc}", file=sys.stderr)
             return 1
+    service = args.service or settings.project_name or settings.root.name
+    # The command reports skipped keys itself (below); the store's log lines about them
+    # would only repeat that on stderr.
+    key_logger = logging.getLogger("configgen.stores.keys")
+    level = key_logger.level
+    key_logger.setLevel(logging.ERROR)
+    try:
+        return _with_store(args, flags, key, stored_text, service)
+    finally:
+        key_logger.setLevel(level)
+
+
+def _with_store(
+    args: argparse.Namespace, flags: dict[str, Flag], key: str, stored_text: str | None,
+    service: str,
+) -> int:  # fmt: skip
     from configgen.stores import open_store
 
-    service = args.service or settings.project_name or settings.root.name
     try:
         store = open_store(args.store, service=service, known=flags)
     except (ValueError, ImportError) as exc:
@@ -112,15 +128,26 @@ def run(args: argparse.Namespace) -> int:
                 f"configgen: {args.store} did not answer within {args.timeout:g} s", file=sys.stderr
             )
             return 1
-        values = store.values()
+        values, unreadable = store.values(), store.unreadable()
+        status = 0
         for flag in flags.values() if args.action == "list" else [flags[key]]:
             stored = values.get(flag.key)
             shown = stored if stored is not None else f"(default {flag.default!r})"
+            problem = unreadable.get(flag.key)
+            if problem is not None:  # services skip such a value: the flag gives its default
+                print(f"configgen: {flag.key}: {problem}; services serve the default "
+                      f"{flag.default!r} instead", file=sys.stderr)  # fmt: skip
+                shown, status = f"(unreadable: default {flag.default!r})", 1
             if args.action == "list":
                 print(f"{flag.key}\t{flag.kind}\t{shown}")
-            else:
+            elif problem is None:
                 print(shown)
-        return 0
+        if args.action == "list":  # keys whose very name is not text: no flag can be meant
+            for name, problem in sorted(unreadable.items()):
+                if name not in flags:
+                    print(f"configgen: key {name}: {problem}; skipped", file=sys.stderr)
+                    status = 1
+        return status
     except Exception as exc:
         print(f"configgen: {args.store}: {exc}", file=sys.stderr)
         return 1

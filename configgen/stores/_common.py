@@ -11,6 +11,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 logger = logging.getLogger("configgen.stores")
+key_logger = logging.getLogger("configgen.stores.keys")
+"""Where keys that are skipped (no flag, not UTF-8) are reported, once each."""
 
 
 def require(module: str, extra: str) -> Any:
@@ -35,11 +37,16 @@ def encode_value(value: object) -> str:
 class Snapshot:
     """The values a store serves, replaced whole, and the callbacks told after a change."""
 
-    def __init__(self, known: Iterable[str] | None) -> None:
+    def __init__(self, known: Iterable[str] | None, encoding: str = "utf-8") -> None:
         self.values: Mapping[str, str] = {}
         self.known = frozenset(known) if known is not None else None
+        self.encoding = encoding
         self.unknown_keys = 0
         """How many times a key that is no flag was seen (and ignored)."""
+        self.unreadable_keys = 0
+        """How many times a key whose name or value is not text was seen (and skipped)."""
+        self.unreadable: Mapping[str, str] = {}
+        """The keys skipped now because their bytes are not text, and why."""
         self.errors = 0
         """How many times talking to the server failed."""
         self._watchers: list[Callable[[], object]] = []
@@ -73,6 +80,71 @@ class Snapshot:
             self.values = values
         self._notify()
 
+    def replace_raw(self, entries: Iterable[tuple[bytes, bytes]]) -> None:
+        """`replace` with the server's bytes: keys or values that are not text are skipped."""
+        values: dict[str, str] = {}
+        unreadable: dict[str, str] = {}
+        for name, value in entries:
+            decoded = self._decode(name, value, unreadable)
+            if decoded is not None:
+                values[decoded[0]] = decoded[1]
+        with self._lock:
+            self.unreadable = unreadable
+        self.replace(values)
+
+    def update_raw(self, changes: Iterable[tuple[bytes, bytes | None]]) -> None:
+        """`update` with the server's bytes (None: deleted); a value that is not text deletes."""
+        decoded_changes: dict[str, str | None] = {}
+        with self._lock:
+            unreadable = dict(self.unreadable)
+        for name, value in changes:
+            shown = self._shown(name)
+            unreadable.pop(shown, None)  # the key's latest bytes decide
+            if value is None:
+                decoded_changes[shown] = None
+                continue
+            decoded = self._decode(name, value, unreadable)
+            decoded_changes[shown] = None if decoded is None else decoded[1]
+        with self._lock:
+            self.unreadable = unreadable
+        self.update(decoded_changes)
+
+    def _shown(self, name: bytes) -> str:
+        """A key's name as text; a name that is not text as its bytes' repr: ``b'\\xffname'``."""
+        try:
+            return name.decode(self.encoding)
+        except UnicodeDecodeError:
+            return repr(name)
+
+    def _decode(
+        self, name: bytes, value: bytes, unreadable: dict[str, str]
+    ) -> tuple[str, str] | None:
+        """The key and value as text, or None (logged once per key, counted, noted)."""
+        try:
+            key = name.decode(self.encoding)
+        except UnicodeDecodeError:
+            shown = label = repr(name)
+            problem = f"its name is not {self._encoding_name()}"
+        else:
+            shown, label = key, repr(key)
+            if self.known is not None and key not in self.known:
+                return key, ""  # dropped by _filter as a key that is no flag, without its value
+            try:
+                return key, value.decode(self.encoding)
+            except UnicodeDecodeError:
+                problem = (
+                    f"its stored value is not {self._encoding_name()}"
+                    f" ({len(value)} bytes: {_preview(value)})"
+                )
+        self.unreadable_keys += 1
+        unreadable[shown] = problem
+        self.once(f"unreadable:{shown}", "skipping the key %s: %s", label, problem, log=key_logger)
+        return None
+
+    def _encoding_name(self) -> str:
+        utf8 = self.encoding.replace("_", "-").lower() in ("utf-8", "utf8")
+        return "UTF-8" if utf8 else self.encoding
+
     def _filter(self, values: Mapping[str, str]) -> dict[str, str]:
         if self.known is None:
             return dict(values)
@@ -82,17 +154,19 @@ class Snapshot:
                 kept[key] = value
             else:
                 self.unknown_keys += 1
-                self.once(f"unknown:{key}", "ignoring %r: no flag has that key", key)
+                self.once(
+                    f"unknown:{key}", "ignoring %r: no flag has that key", key, log=key_logger
+                )
         return kept
 
     def failed(self, cause: str, message: str, *args: object) -> None:
         self.errors += 1
         self.once(cause, message, *args)
 
-    def once(self, cause: str, message: str, *args: object) -> None:
+    def once(self, cause: str, message: str, *args: object, log: logging.Logger = logger) -> None:
         if cause not in self._logged:
             self._logged.add(cause)
-            logger.warning(message, *args)
+            log.warning(message, *args)
 
     def _notify(self) -> None:
         for callback in list(self._watchers):
@@ -100,6 +174,11 @@ class Snapshot:
                 callback()
             except Exception:
                 logger.exception("a flag store watcher failed")
+
+
+def _preview(data: bytes, limit: int = 16) -> str:
+    """The first bytes of a value, for a message: ``b'\\xff\\xfe'``, cut with ``...``."""
+    return repr(data[:limit]) + ("..." if len(data) > limit else "")
 
 
 def open_store(url: str, *, service: str | None = None, known: Iterable[str] | None = None) -> Any:
@@ -135,8 +214,10 @@ class ServerStore:
 
     kind = "server"
 
-    def __init__(self, known: Iterable[str] | None, retry: float, max_retry: float) -> None:
-        self._snapshot = Snapshot(known)
+    def __init__(
+        self, known: Iterable[str] | None, retry: float, max_retry: float, encoding: str = "utf-8"
+    ) -> None:
+        self._snapshot = Snapshot(known, encoding)
         self._retry, self._max_retry = retry, max_retry
         self._stop = threading.Event()
         self._synced = threading.Event()
@@ -192,6 +273,22 @@ class ServerStore:
         """How many times a key that is no flag was seen and ignored."""
         return self._snapshot.unknown_keys
 
+    @property
+    def unreadable_keys(self) -> int:
+        """How many times a key whose name or stored value is not UTF-8 was seen and skipped.
+
+        Such a key is served as if it were not stored (its flag gives its default); the
+        other keys keep syncing. Each key is logged once.
+        """
+        return self._snapshot.unreadable_keys
+
+    def unreadable(self) -> dict[str, str]:
+        """The keys skipped in the last read because they are not UTF-8, and why.
+
+        A name that is not UTF-8 itself appears as the repr of its bytes (``"b'\\xffkey'"``).
+        """
+        return dict(self._snapshot.unreadable)
+
     def close(self) -> None:
         """Stop the background thread."""
         self._stop.set()
@@ -208,8 +305,9 @@ class ServerStore:
     def _interrupt(self) -> None:
         """Make a blocked `_session` return soon (on close)."""
 
-    def _synced_with(self, values: Mapping[str, str]) -> None:
-        self._snapshot.replace(values)
+    def _synced_with(self, entries: Iterable[tuple[bytes, bytes]]) -> None:
+        """Everything under the prefix was read: serve it (names and values as bytes)."""
+        self._snapshot.replace_raw(entries)
         self.resyncs += 1
         self._synced.set()
 

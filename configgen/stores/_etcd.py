@@ -16,8 +16,8 @@ def _b64(text: str) -> str:
     return base64.b64encode(text.encode()).decode()
 
 
-def _text(data: str) -> str:
-    return base64.b64decode(data).decode()
+def _bytes(data: str) -> bytes:
+    return base64.b64decode(data)
 
 
 class EtcdStore(ServerStore):
@@ -32,7 +32,9 @@ class EtcdStore(ServerStore):
     reopened the same way (a silent partition). ``get()`` never touches the network.
 
     ``known`` (for instance ``DEFAULT_FLAG_VALUES``) names the flag keys: other keys under
-    the prefix are ignored, logged once and counted in ``unknown_keys``.
+    the prefix are ignored, logged once and counted in ``unknown_keys``. A key whose name or
+    value is not UTF-8 is skipped (its flag gives its default), logged once and counted in
+    ``unreadable_keys``; ``unreadable()`` says which and why. The other keys keep syncing.
     """
 
     kind = "etcd"
@@ -77,10 +79,10 @@ class EtcdStore(ServerStore):
             self._client.get_url("/kv/range"),
             json={"key": _b64(self.prefix), "range_end": _b64(self._range_end)},
         )
-        self._synced_with({
-            _text(kv["key"])[len(self.prefix) :]: _text(kv.get("value", ""))
-            for kv in reply.get("kvs", [])
-        })  # fmt: skip
+        start = len(self.prefix.encode())
+        self._synced_with(
+            (_bytes(kv["key"])[start:], _bytes(kv.get("value", ""))) for kv in reply.get("kvs", [])
+        )
         self._follow(int(reply["header"]["revision"]) + 1)
 
     def _follow(self, revision: int) -> None:
@@ -92,6 +94,7 @@ class EtcdStore(ServerStore):
             timeout=(self._client.timeout, self._watch_timeout),
         )  # fmt: skip
         self._response = response
+        start = len(self.prefix.encode())
         try:
             response.raise_for_status()
             for line in response.iter_lines(chunk_size=None):
@@ -102,14 +105,14 @@ class EtcdStore(ServerStore):
                 result = json.loads(line).get("result", {})
                 if int(result.get("compact_revision", 0) or 0) or result.get("canceled"):
                     return  # compacted past our revision: read everything again
-                changes: dict[str, str | None] = {}
+                changes: list[tuple[bytes, bytes | None]] = []
                 for event in result.get("events", []):
                     kv = event["kv"]
-                    key = _text(kv["key"])[len(self.prefix) :]
                     deleted = event.get("type") == "DELETE"
-                    changes[key] = None if deleted else _text(kv.get("value", ""))
+                    value = None if deleted else _bytes(kv.get("value", ""))
+                    changes.append((_bytes(kv["key"])[start:], value))
                 if changes:
-                    self._snapshot.update(changes)
+                    self._snapshot.update_raw(changes)
         finally:
             self._response = None
             response.close()

@@ -22,6 +22,9 @@ class RedisStore(ServerStore):
 
     When the connection breaks the store keeps serving the last values, reconnects and
     reads everything again. ``get()`` never touches the network.
+
+    A field whose name or value is not UTF-8 (or not the client's ``encoding``) is skipped,
+    logged once and counted in ``unreadable_keys``; ``unreadable()`` says which and why.
     """
 
     kind = "redis"
@@ -40,15 +43,17 @@ class RedisStore(ServerStore):
         max_retry: float = 1.0,
         **client_options: Any,
     ) -> None:
-        super().__init__(known, retry, max_retry)
+        super().__init__(known, retry, max_retry, client_options.get("encoding", "utf-8"))
         redis = require("redis", "redis")
         self.service = service
         self.key = f"{service}:flags"
         self.channel = f"{service}:flags:changed"
         self.host, self.port, self.db = host, port, db
+        # Replies stay bytes: the store decodes each field by itself, so that one field that
+        # is not text is skipped instead of failing the whole HGETALL.
         self._client = redis.Redis(
             host=host, port=port, db=db, socket_timeout=timeout,
-            socket_connect_timeout=timeout, decode_responses=True, **client_options,
+            socket_connect_timeout=timeout, decode_responses=False, **client_options,
         )  # fmt: skip
         self._resync_interval = resync_interval
         self._start(f"RedisStore({service})")
@@ -81,7 +86,7 @@ class RedisStore(ServerStore):
         pubsub = self._client.pubsub()
         try:
             pubsub.subscribe(self.channel)  # before reading: no change can slip between
-            self._synced_with(self._client.hgetall(self.key))
+            self._synced_with(self._client.hgetall(self.key).items())
             last = time.monotonic()
             while not self._stop.is_set():
                 message = pubsub.get_message(timeout=0.5)
@@ -89,7 +94,7 @@ class RedisStore(ServerStore):
                     continue
                 while message is not None:  # coalesce a burst into one read
                     message = pubsub.get_message(timeout=0)
-                self._synced_with(self._client.hgetall(self.key))
+                self._synced_with(self._client.hgetall(self.key).items())
                 last = time.monotonic()
         finally:
             with contextlib.suppress(Exception):  # the connection may be gone already
