@@ -130,7 +130,7 @@ class _Reader(ReaderBase):
         """Defaults against their patterns, all at once and with a time limit."""
         pairs = [(pattern, value) for pattern, value, _, _ in self.pattern_checks]
         for (pattern, value, where, dotted), matched in zip(
-            self.pattern_checks, rules.fullmatches(pairs)
+            self.pattern_checks, rules.fullmatches(pairs), strict=True
         ):
             if matched is None:
                 self.report(where, dotted,
@@ -138,11 +138,15 @@ class _Reader(ReaderBase):
                             f"{rules.PATTERN_CHECK_SECONDS:g} s (the pattern backtracks "
                             "catastrophically); simplify the pattern")  # fmt: skip
             elif not matched:
-                self.report(where, dotted, f"the default {value!r} does not match pattern={pattern}")
+                self.report(
+                    where, dotted, f"the default {value!r} does not match pattern={pattern}"
+                )
 
     # -- names and directives --------------------------------------------------------
 
-    def directives_of(self, item: Any, dotted: str, where: tuple[int, int]) -> directives.Directives:
+    def directives_of(
+        self, item: Any, dotted: str, where: tuple[int, int]
+    ) -> directives.Directives:
         comment = item.trivia.comment if hasattr(item, "trivia") else ""
         text = comment[1:] if comment.startswith("#") else ""
         if not text or not directives.is_directive_comment(text):
@@ -156,7 +160,9 @@ class _Reader(ReaderBase):
                 message += f"; did you mean '# {respelled}'?"
             raise Reject(self.comment_position(where, text, exc.offset), dotted, message) from None
 
-    def comment_position(self, where: tuple[int, int], comment: str, offset: int) -> tuple[int, int]:
+    def comment_position(
+        self, where: tuple[int, int], comment: str, offset: int
+    ) -> tuple[int, int]:
         line, col = where
         lines = self.source.text.splitlines()
         for number in range(line, min(line + 200, len(lines)) + 1):
@@ -352,12 +358,16 @@ class _Reader(ReaderBase):
         except OverflowError:
             raise Reject(where, dotted,
                          f"a number is too large for {article(declared.spelling)}: floats reach "
-                         "about 1.8e308")  # fmt: skip
+                         "about 1.8e308") from None  # fmt: skip
         except RecursionError:
             raise Reject(where, dotted, "the value is nested too deeply") from None
 
     def env_of(
-        self, found: directives.Directives, path: tuple[str, ...], dotted: str, where: tuple[int, int]
+        self,
+        found: directives.Directives,
+        path: tuple[str, ...],
+        dotted: str,
+        where: tuple[int, int],
     ) -> str:
         """The environment variable of a field, claimed for it alone."""
         env = (

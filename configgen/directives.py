@@ -25,7 +25,9 @@ _RULE_NAME = re.compile(r"\s*([A-Za-z_][\w-]*)\s*=\s*")
 _NEXT_ITEM = re.compile(r",\s*[A-Za-z_][\w-]*\s*(?:=|:|,|$)")
 _NAMED = re.compile(r"\s*(" + "|".join(KNOWN) + r")\b", re.IGNORECASE)
 # where a respelled item ends: a separator followed by the next directive name
-_ITEM_END = re.compile(r"\s*[;,]?\s*(?=(?:" + "|".join(KNOWN) + r")\b)|\s*[;,]?\s*\Z", re.IGNORECASE)
+_ITEM_END = re.compile(
+    r"\s*[;,]?\s*(?=(?:" + "|".join(KNOWN) + r")\b)|\s*[;,]?\s*\Z", re.IGNORECASE
+)
 
 
 class Directives(NamedTuple):

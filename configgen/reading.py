@@ -72,7 +72,9 @@ def members(container: Any) -> list[tuple[str, Any]]:
         if key is None or isinstance(item, (tomlkit.items.Whitespace, tomlkit.items.Comment)):
             continue
         seen.setdefault(key.key, []).append(item)
-    return [(key, items[0] if len(items) == 1 else MergedTable(items)) for key, items in seen.items()]
+    return [
+        (key, items[0] if len(items) == 1 else MergedTable(items)) for key, items in seen.items()
+    ]
 
 
 def plain(item: Any) -> Any:

@@ -76,8 +76,10 @@ def _newer_syntax(pattern: str) -> str:
     """The Python 3.11 regular-expression syntax *pattern* uses, if any."""
     if sys.version_info < (3, 11):  # it compiled, so it has none
         return ""
-    import re._constants as constants
-    import re._parser as parser
+    import importlib
+
+    constants: Any = importlib.import_module("re._constants")
+    parser: Any = importlib.import_module("re._parser")
 
     def walk(items: Any) -> str:
         for op, argument in items:
@@ -109,7 +111,9 @@ def read_rules(rules: Sequence[tuple[str, str]], field_type: FieldType) -> Rules
         if rule in ("min", "max"):
             values[rule] = _bound(rule, text, field_type)
         elif kind != "str":
-            raise RuleError(f"'{rule}' applies to strings; this key is {article(field_type.spelling)}")
+            raise RuleError(
+                f"'{rule}' applies to strings; this key is {article(field_type.spelling)}"
+            )
         elif rule == "pattern":
             problem = pattern_problem(text)
             if problem is not None:
@@ -118,7 +122,9 @@ def read_rules(rules: Sequence[tuple[str, str]], field_type: FieldType) -> Rules
         else:
             choices = tuple(choice.strip() for choice in text.split("|"))
             if any(not choice for choice in choices) or len(set(choices)) != len(choices):
-                raise RuleError(f"'oneof={text}' needs distinct, non-empty choices separated by '|'")
+                raise RuleError(
+                    f"'oneof={text}' needs distinct, non-empty choices separated by '|'"
+                )
             values["oneof"] = choices
     found = Rules(**values)
     if found.min is not None and found.max is not None and found.min > found.max:
