@@ -347,3 +347,20 @@ def test_expired_percent_flag_still_answers_with_a_bool(tmp_path: Path) -> None:
     assert (
         flags.a(module.EvaluationContext("someone")) is True
     )  # the default 100%, not the store's 0
+
+
+def test_fallbacks_count_store_reads_not_getter_calls(ff: ModuleType) -> None:
+    """As docs/flags.md says: a bad stored value counts once per refresh, however often its
+    getter is called; an evaluation error counts on every call it happens in."""
+    store = ff.MemoryStore({"max_items": "many"})
+    flags = ff.Flags(store)
+    for _ in range(10):
+        assert flags.max_items() == 50
+    assert flags.fallbacks() == {("max_items", "wrong-type"): 1}
+    store.set("max_items", "lots")  # the store reports a change: one more refresh
+    assert flags.max_items() == 50
+    assert flags.fallbacks() == {("max_items", "wrong-type"): 2}
+    unhashable = ff.EvaluationContext("x", {"country": ["FR"]})
+    for _ in range(3):
+        flags.new_checkout(unhashable)
+    assert flags.fallbacks()[("new_checkout", "evaluation-error")] == 3
