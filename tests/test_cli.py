@@ -430,3 +430,23 @@ def test_init_names_the_package_after_the_folder_or_package_option(
     text = (other / "pyproject.toml").read_text()
     assert 'name = "shop"' in text
     assert '[tool.hatch.build.targets.wheel]\npackages = ["src/store"]\n' in text
+
+
+def test_init_reports_a_broken_pyproject(tmp_path: Path, cli: Callable[..., CLIResult]) -> None:
+    (tmp_path / "pyproject.toml").write_text("[project\n")
+    result = cli("init", tmp_path)
+    assert result.code == 1
+    assert result.err.startswith(f"configgen: {tmp_path.as_posix()}/pyproject.toml: invalid TOML: ")
+    assert not (tmp_path / "config.toml").exists()
+
+
+def test_init_uses_the_package_a_badly_named_folder_holds(
+    tmp_path: Path, cli: Callable[..., CLIResult]
+) -> None:
+    root = tmp_path / "my shop"
+    (root / "src" / "shop").mkdir(parents=True)
+    (root / "src" / "shop" / "__init__.py").write_text("")
+    assert cli("init", root).code == 0
+    text = (root / "pyproject.toml").read_text()
+    assert 'name = "shop"' in text and 'package = "src/shop"' in text
+    assert (root / "src" / "shop" / "__init__.py").read_text() == ""  # left as it was

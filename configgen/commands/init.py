@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import tomlkit
+from tomlkit.exceptions import ParseError
 
 from configgen.settings import requirement_names
 
@@ -119,15 +120,19 @@ def run(args: argparse.Namespace) -> int:
     pyproject = root / "pyproject.toml"
     shown = root.as_posix().rstrip("/")
     where = "" if shown == "." else f"{shown}/"
-    document = (
-        tomlkit.parse(pyproject.read_text(encoding="utf-8"))
-        if pyproject.is_file()
-        else tomlkit.document()
-    )
+    try:
+        document = (
+            tomlkit.parse(pyproject.read_text(encoding="utf-8"))
+            if pyproject.is_file()
+            else tomlkit.document()
+        )
+    except ParseError as exc:
+        print(f"configgen: {where}pyproject.toml: invalid TOML: {exc}", file=sys.stderr)
+        return 1
     project = document.get("project")
-    folder = root.resolve().name
     name = str(project.get("name", "")) if isinstance(project, dict) else ""
-    name = name or folder
+    named_by = "project name" if name else "folder name"
+    name = name or root.resolve().name
     if args.package is not None and not _is_identifier(args.package):
         print(f"configgen: --package {args.package!r} is not a Python identifier", file=sys.stderr)
         return 2
@@ -135,17 +140,17 @@ def run(args: argparse.Namespace) -> int:
     existing = None if args.package is not None else _detect_package(root, module)
     if args.package is None and existing is None and not _is_identifier(module):
         print(
-            f"configgen: the folder name {name!r} does not make a package name ({module!r} is "
+            f"configgen: the {named_by} {name!r} does not make a package name ({module!r} is "
             "not a Python identifier); name the package with --package NAME",
             file=sys.stderr,
         )
         return 2
-    if not PROJECT_NAME.fullmatch(name):
-        name = args.package  # only with --package: the folder name is no distribution name
     package = existing or (
         args.package if args.package and (root / args.package).is_dir() else
         f"src/{args.package or module}"
     )  # fmt: skip
+    if not PROJECT_NAME.fullmatch(name):  # no distribution name: the package's is one
+        name = Path(package).name
     prefix = f"{_identifier(Path(package).name).upper()}_"
 
     def wrote(path: str) -> None:
