@@ -51,9 +51,7 @@ def environment() -> jinja2.Environment:
         call=pyexpr.call,
         tuple_of=pyexpr.tuple_of,
         atom=pyexpr.Atom,
-        all_names=lambda names: sorted(
-            names, key=lambda n: (0 if n.isupper() else 1 if n[:1].isupper() else 2, n)
-        ),
+        all_names=lambda names: sorted(names, key=dunder_all_key),
         import_from=lambda module, names: (
             pyexpr.format_expr(
                 pyexpr.Bracketed("(", ")", tuple(pyexpr.Atom(n) for n in names)),
@@ -371,14 +369,43 @@ def _targeting_expr(flag: Flag, segments: dict[str, Segment]) -> pyexpr.Expr:
 
 def _expiry_timestamp(flag: Flag) -> int:
     assert flag.expires is not None
-    after = datetime.datetime.combine(
-        flag.expires + datetime.timedelta(days=1), datetime.time(), tzinfo=datetime.timezone.utc
-    )
-    return int(after.timestamp())
+    # The start of the next day, UTC, counted in days: 9999-12-31 has no next date.
+    days = flag.expires.toordinal() - datetime.date(1970, 1, 1).toordinal() + 1
+    return days * 86_400
 
 
-def _isort_key(name: str) -> tuple[int, str]:
-    return (0 if name.isupper() else 1 if name[:1].isupper() else 2, name)
+_NUMBER_OR_CHARACTER = re.compile(r"[0-9]+|.", re.DOTALL)
+_NaturalKey = tuple[tuple[int | str, ...], ...]
+
+
+def natural_key(name: str) -> _NaturalKey:
+    """The natural order ruff sorts by (``x9`` before ``x10``; digits before letters)."""
+    key: list[tuple[int | str, ...]] = []
+    for token in _NUMBER_OR_CHARACTER.findall(name):
+        if not token.isdigit():
+            key.append((ord(token),))
+        elif token.startswith("0"):  # compared digit by digit
+            key.append((ord("0"), 0, token))
+        else:  # the longer number is the larger
+            key.append((ord("0"), 1, len(token), token))
+    return tuple(key)
+
+
+def _member_type(name: str) -> int:
+    """isort's order by type: CONSTANTS (two characters or more), then Classes, then the rest."""
+    if len(name) > 1 and name.isupper():
+        return 0
+    return 1 if name[:1].isupper() else 2
+
+
+def dunder_all_key(name: str) -> tuple[int, _NaturalKey]:
+    """The order of ``__all__`` that ruff's RUF022 (its "isort-style" sort) expects."""
+    return (_member_type(name), natural_key(name))
+
+
+def import_key(name: str) -> tuple[int, _NaturalKey, _NaturalKey]:
+    """The order of the names of a ``from ... import`` that isort (ruff's I001) expects."""
+    return (_member_type(name), natural_key(name.lower()), natural_key(name))
 
 
 def render_flags(schema: FlagsSchema, *, provenance: Provenance) -> str:
@@ -399,7 +426,7 @@ def render_flags(schema: FlagsSchema, *, provenance: Provenance) -> str:
             slots += ["__weakref__", "_fallbacks", "_lock", "_store"]
         else:
             slots.append("_root")
-        return sorted(slots)
+        return sorted(slots, key=natural_key)  # as ruff's RUF023 sorts __slots__
 
     def state_type(flag: Flag) -> str:
         if flag.kind == "percent":
@@ -444,7 +471,7 @@ def render_flags(schema: FlagsSchema, *, provenance: Provenance) -> str:
         "categories": categories,
         "enums": enums,
         "segments": [segments[name] for name in used_segments],
-        "exported": sorted(exported, key=_isort_key),
+        "exported": sorted(exported, key=dunder_all_key),
         "defaults_expr": defaults,
         "example_getter": ".".join(first.path) if first else "name",
         "example_key": first.key if first else "name",
@@ -483,12 +510,12 @@ def render_testing(config: ConfigSchema, flags: FlagsSchema | None, *, header: s
     config_fields = [(f.name, f.type.python) for f in root.fields]
     config_fields += [(s.name, s.class_name) for s in root.sections]
     used = {name for _, annotation in config_fields for name in re.findall(r"[A-Z]\w*", annotation)}
-    config_imports = sorted({"Config", "default_config"} | (used - {"Mapping"}), key=_isort_key)
+    config_imports = sorted({"Config", "default_config"} | (used - {"Mapping"}), key=import_key)
     needs = [(annotation, name) for name, annotation in config_fields]
     flags_imports: list[str] = []
     if flags is not None:
         aliases = {class_name_for(f.path) for f in flags.flags() if f.kind == "enum"}
-        flags_imports = sorted({"Flags", "MemoryStore"} | aliases, key=_isort_key)
+        flags_imports = sorted({"Flags", "MemoryStore"} | aliases, key=import_key)
     exported = ["test_config"] + (["test_flags", "test_flags_with"] if flags is not None else [])
     uses = " ".join(annotation for annotation, _ in needs)
     context = {
