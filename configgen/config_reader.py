@@ -42,7 +42,6 @@ from configgen.toml_source import SourceFile, read_source
 
 # Kept importable from here for callers of the earlier layout.
 rule_violation = rules.violation
-_CLASS_NAMES_TAKEN = naming.CONFIG_MODULE_NAMES | naming.TESTING_MODULE_NAMES
 
 
 def read_config(
@@ -191,7 +190,7 @@ class _Reader(ReaderBase):
             raise Reject(where, dotted,
                          f"table [{dotted}] cannot name a class (it would be '{class_name}'); "
                          "rename it")  # fmt: skip
-        if class_name in _CLASS_NAMES_TAKEN:
+        if class_name in naming.TYPE_NAMES_TAKEN:
             raise Reject(where, dotted,
                          f"table [{dotted}] would generate class {class_name}, a name the "
                          "generated module already defines")  # fmt: skip

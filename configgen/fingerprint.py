@@ -14,6 +14,24 @@ from typing import NamedTuple
 from configgen.settings import Settings
 
 _HERE = Path(__file__).resolve().parent
+# The modules whose code decides what is generated (tests/test_fingerprint.py keeps
+# this list complete: every module that the pipeline imports to render is on it).
+GENERATOR_MODULES = (
+    "bucketing.py",
+    "config_reader.py",
+    "diagnostics.py",
+    "directives.py",
+    "fieldtypes.py",
+    "flags_reader.py",
+    "model.py",
+    "naming.py",
+    "pipeline.py",
+    "pyexpr.py",
+    "reading.py",
+    "render.py",
+    "rules.py",
+    "toml_source.py",
+)
 
 
 def templates_dir() -> Path:
@@ -26,12 +44,14 @@ def templates_dir() -> Path:
 
 @functools.lru_cache(maxsize=1)
 def generator_fingerprint() -> bytes:
-    """Changes whenever the generator can change its output: its version and templates."""
+    """Changes whenever the generator can change its output: its version, its templates
+    and every module that reads the inputs or shapes the output."""
     from configgen import __version__
 
     digest = hashlib.sha256(__version__.encode())
-    for template in sorted(templates_dir().glob("*.j2")):
-        digest.update(template.name.encode() + b"\0" + template.read_bytes())
+    shaping = sorted(templates_dir().glob("*.j2")) + [_HERE / name for name in GENERATOR_MODULES]
+    for path in shaping:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.digest()
 
 

@@ -16,9 +16,6 @@ from configgen.toml_source import read_source
 
 FLAG_KEYS = ("default", "description", "expires", "rollout", "segments", "type", "users", "values")
 SEGMENT_KEYS = ("attribute", "in", "users")
-# Names a category class or an enum alias may not take: the flags module's own, and
-# the testing module's, which imports the aliases.
-_TYPE_NAMES_TAKEN = naming.FLAGS_MODULE_NAMES | naming.TESTING_MODULE_NAMES
 
 
 def read_flags(path: Path, shown_as: str) -> tuple[FlagsSchema | None, list[Diagnostic]]:
@@ -197,7 +194,7 @@ class _Reader(ReaderBase):
             raise Reject(where, dotted,
                          f"{what} cannot name a class (it would be '{name}'); start its name "
                          "with a letter")  # fmt: skip
-        if name in _TYPE_NAMES_TAKEN:
+        if name in naming.TYPE_NAMES_TAKEN:
             raise Reject(where, dotted,
                          f"{what} would generate the name {name}, which the module already "
                          "defines")  # fmt: skip
@@ -417,7 +414,7 @@ class _Reader(ReaderBase):
                     self.report(where, dotted,
                                 f"the values of '{flag.key}' would be named '{alias}', not a "
                                 "valid name; rename the flag")  # fmt: skip
-                elif alias in _TYPE_NAMES_TAKEN or alias in self.claimed:
+                elif alias in naming.TYPE_NAMES_TAKEN or alias in self.claimed:
                     self.report(where, dotted,
                                 f"the values of '{flag.key}' would be named {alias}, a name "
                                 "already in use; rename it")  # fmt: skip

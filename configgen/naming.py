@@ -84,6 +84,9 @@ TESTING_MODULE_NAMES = frozenset(
         "test_flags_with",
     }
 )
+# What a generated class or type alias may not be named: the testing module imports
+# the config classes and the enum aliases beside each module's own names.
+TYPE_NAMES_TAKEN = CONFIG_MODULE_NAMES | FLAGS_MODULE_NAMES | TESTING_MODULE_NAMES
 # Names read inside the body of a generated section class: a field of the same name
 # would shadow them there.
 SECTION_BODY_NAMES = frozenset(

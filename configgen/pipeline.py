@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 from configgen.config_reader import read_config
+from configgen.model import ConfigSchema, FlagsSchema
+from configgen.naming import class_name_for
 from configgen.diagnostics import Diagnostic, DiagnosticError, errors
 from configgen.fingerprint import header, provenance, testing_digest
 from configgen.flags_reader import expired, read_flags
@@ -49,6 +51,8 @@ def render(settings: Settings, *, production: bool | None = None) -> Generation:
             diagnostics += expired(
                 flags, datetime.datetime.now(datetime.timezone.utc).date(), strict=False
             )
+    if config is not None and flags is not None:
+        diagnostics += _shared_names(config, flags)
     outputs = settings.outputs
     if config is None or (settings.flags is not None and flags is None) or errors(diagnostics):
         return Generation({}, diagnostics, [])
@@ -68,6 +72,22 @@ def render(settings: Settings, *, production: bool | None = None) -> Generation:
     else:
         obsolete.append(outputs["testing"])
     return Generation(files, diagnostics, [path for path in obsolete if _is_generated(path)])
+
+
+def _shared_names(config: ConfigSchema, flags: FlagsSchema) -> list[Diagnostic]:
+    """The testing module imports the config's classes and the enum aliases side by side."""
+    classes = {section.class_name: section for section in config.root.sections}
+    classes.update({entry.class_name: entry for entry in config.entries})
+    found = []
+    for flag in flags.flags():
+        alias = class_name_for(flag.path)
+        if flag.kind == "enum" and alias in classes:
+            table = classes[alias].dotted
+            found.append(Diagnostic(flags.source, flag.line, flag.col, f"flags.{flag.key}",
+                                    f"the values of '{flag.key}' would be named {alias}, like the "
+                                    f"class of [{table}] in {config.source}; the test helpers "
+                                    "import both: rename one"))  # fmt: skip
+    return found
 
 
 def _is_generated(path: Path) -> bool:
@@ -97,8 +117,29 @@ def generate(settings: Settings, *, production: bool | None = None) -> Generated
     if not generation.ok:
         raise DiagnosticError(errors(generation.diagnostics))
     require_package_dir(settings)
-    written = write_files(generation.files)
-    return Generated(written, remove_files(generation.obsolete), generation.diagnostics)
+    try:
+        written = write_files(generation.files)
+    except OSError as exc:
+        raise DiagnosticError(
+            [_write_problem(settings, exc, "no generated file was changed")]
+        ) from None
+    try:
+        removed = remove_files(generation.obsolete)
+    except OSError as exc:
+        raise DiagnosticError(
+            [_write_problem(settings, exc, "the new modules were written")]
+        ) from None
+    return Generated(written, removed, generation.diagnostics)
+
+
+def _write_problem(settings: Settings, exc: OSError, outcome: str) -> Diagnostic:
+    """One clear line for a failed write (no space left, read-only, a directory in the way)."""
+    target = Path(exc.filename) if isinstance(exc.filename, str) else settings.package
+    if target.name.startswith(".") and target.name.endswith(".tmp"):  # our temporary file
+        target = target.parent
+    reason = exc.strerror or str(exc)
+    return Diagnostic(settings.shown(target), 1, 1, "",
+                      f"cannot write the generated modules: {reason}; {outcome}")  # fmt: skip
 
 
 def validate(path: Path, shown: str, env_prefix: str, *, strict: bool = False) -> list[Diagnostic]:
@@ -127,5 +168,6 @@ def is_flags_file(path: Path) -> bool:
     except (OSError, UnicodeDecodeError):
         return False
     return any(
-        line.strip().startswith(("[flags.", "[flags]", "[segments.")) for line in text.splitlines()
+        line.strip().startswith(("[flags.", "[flags]", "[segments.", "flags.", "segments."))
+        for line in text.splitlines()
     )
