@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import NamedTuple
 
 from configgen.config_reader import read_config
-from configgen.model import ConfigSchema, FlagsSchema
-from configgen.naming import class_name_for
 from configgen.diagnostics import Diagnostic, DiagnosticError, errors
 from configgen.fingerprint import header, provenance, testing_digest
 from configgen.flags_reader import expired, read_flags
+from configgen.model import ConfigSchema, FlagsSchema
+from configgen.naming import class_name_for
 from configgen.output import remove_files, write_files
 from configgen.render import render_config, render_flags, render_testing
 from configgen.settings import Settings, production_build, require_package_dir

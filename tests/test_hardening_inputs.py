@@ -64,7 +64,7 @@ def test_split_flag_tables_merge_as_toml_defines(
     root = _project(tmp_path / "p", "a = 1\n", flags)
     assert _generate(root, capsys) == (0, "")
     module = import_file(root / "src" / "app" / "configgen_flags.py")
-    assert module.DEFAULT_FLAG_VALUES == expected
+    assert expected == module.DEFAULT_FLAG_VALUES
 
 
 DIRECTIVE_TYPOS = {
