@@ -462,21 +462,32 @@ class _Reader(ReaderBase):
                              (*place.shape, "*"), in_entry=True)  # fmt: skip
         self.claim_class(entry_place, dotted, where)
         shapes: list[Section] = []
+        failed = False
         for entry_key, entry in entries:
             entry_where = self.position(entry)
             before = len(self.problems)
-            shape = self.section(entry, dataclasses.replace(entry_place, path=(*place.path, entry_key)),
-                                 entry_key, entry_key, entry_where, "")  # fmt: skip
+            shape = self.section(
+                entry,
+                dataclasses.replace(entry_place, path=(*place.path, entry_key)),
+                entry_key,
+                entry_key,
+                entry_where,
+                "",
+            )
             if len(self.problems) > before:
-                raise Reported
-            if shapes and _shape(shape) != _shape(shapes[0]):
+                failed = True
+            elif shapes and _shape(shape) != _shape(shapes[0]):
                 what = "map values differ in type: entry" if suffix == "Entry" else "entry"
-                raise Reject(entry_where, f"{dotted}.{entry_key}",
-                             f"{what} '{entry_key}' has keys {_describe(shape)}, entry "
-                             f"'{shapes[0].key}' has {_describe(shapes[0])}"
-                             + ("" if suffix == "Entry" else
-                                ": every table of an array has the same keys and types"))  # fmt: skip
-            shapes.append(shape)
+                self.report(entry_where, f"{dotted}.{entry_key}",
+                            f"{what} '{entry_key}' has keys {_describe(shape)}, entry "
+                            f"'{shapes[0].key}' has {_describe(shapes[0])}"
+                            + ("" if suffix == "Entry" else
+                               ": every table of an array has the same keys and types"))  # fmt: skip
+                failed = True
+            elif not shapes:
+                shapes.append(shape)
+        if failed or not shapes:
+            raise Reported
         first = shapes[0]
         self.entries.append(
             Section(
