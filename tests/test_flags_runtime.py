@@ -252,7 +252,7 @@ def test_file_store(ff: ModuleType, tmp_path: Path, caplog: pytest.LogCaptureFix
 def test_file_store_under_concurrent_edits(ff: ModuleType, tmp_path: Path) -> None:
     path = tmp_path / "overrides.toml"
     path.write_text("max_items = 1\n")
-    store = ff.FileStore(path, interval=0.005)
+    store = ff.FileStore(path, interval=0.005, settle=0.001)
     flags = ff.Flags(store)
     errors: list[BaseException] = []
     seen: set[int] = set()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib
 import logging
 import re
+import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -123,3 +124,163 @@ def test_an_evaluation_context_that_cannot_be_shown_still_falls_back(ff: ModuleT
     flags = ff.Flags()
     assert flags.new_checkout(ctx) is False
     assert flags.fallbacks() == {("new_checkout", "evaluation-error"): 1}
+
+
+LOADER_CONFIG = """\
+ratio = 0.5          # validate: min=0,max=1
+timeout = 2.0        # validate: min=0
+tags = ["a"]
+matrix = [[1]]
+
+[labels]             # map
+team = "core"
+
+[upstreams]          # map
+[upstreams.auth]
+url = "http://auth.internal"
+ports = [1]
+"""
+DEEP = 5000
+
+
+@pytest.fixture
+def loader(generated: Callable[..., ModuleType]) -> ModuleType:
+    return generated(LOADER_CONFIG, "APP_")
+
+
+def _problems(module: ModuleType, *args: object, **kwargs: object) -> list[str]:
+    with pytest.raises(module.ConfigError) as info:
+        module.load_config(*args, **kwargs)
+    return [str(problem) for problem in info.value.problems]
+
+
+DEEP_TEXTS = {
+    "open": "[" * DEEP,
+    "closed": "[" * DEEP + "]" * DEEP,
+    "tables": "{a = " * DEEP + "1" + "}" * DEEP,  # for tags, a string like any other
+    "parses": "[" * 300 + "]" * 300,  # then is not the field's type
+}
+
+
+@pytest.mark.parametrize(
+    ("variable", "text"),
+    [
+        pytest.param(variable, text, id=f"{variable}-{name}")
+        for variable in ("APP_TAGS", "APP_MATRIX", "APP_LABELS", "APP_UPSTREAMS")
+        for name, text in DEEP_TEXTS.items()
+        if (variable, name) != ("APP_TAGS", "tables")
+    ],
+)
+def test_deeply_nested_environment_values_are_config_errors(
+    loader: ModuleType, variable: str, text: str
+) -> None:
+    (problem,) = _problems(loader, env={variable: text})
+    assert f"(environment variable {variable})" in problem
+    assert ": expected " in problem
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        "tags = " + "[" * DEEP + "]" * DEEP,
+        "[labels]\nteam = " + "{a = " * DEEP + "1" + "}" * DEEP,
+        "[upstreams.auth]\nurl = 'x'\nports = " + "[" * DEEP + "]" * DEEP,
+    ],
+)
+def test_a_config_file_nested_too_deeply_is_a_config_error(
+    loader: ModuleType, tmp_path: Path, document: str
+) -> None:
+    path = tmp_path / "deep.toml"
+    path.write_text(document, encoding="utf-8")
+    assert _problems(loader, path) == [f"not a valid TOML file: values nested too deeply ({path})"]
+
+
+@pytest.mark.parametrize(
+    ("document", "field"),
+    [
+        # dotted keys parse without recursion into tables of any depth
+        ("labels." + ".".join(["x"] * DEEP) + " = 1", "labels"),
+        ("tags = " + "[" * 300 + "]" * 300, "tags"),
+        ("[upstreams.auth]\nurl = 'x'\nports = " + "[" * 300 + "]" * 300, "upstreams"),
+    ],
+)
+def test_deep_values_that_parse_are_located_type_problems(
+    loader: ModuleType, tmp_path: Path, document: str, field: str
+) -> None:
+    path = tmp_path / "deep.toml"
+    path.write_text(document, encoding="utf-8")
+    (problem,) = _problems(loader, path)
+    assert problem.startswith(f"{field}: expected ")
+    assert problem.endswith(")") and f"({path}" in problem  # a dotted key has no line
+
+
+@pytest.mark.parametrize("text", ["nan", "NaN", "-nan", "inf", "-inf", "infinity"])
+@pytest.mark.parametrize("variable", ["APP_RATIO", "APP_TIMEOUT"])
+def test_non_finite_numbers_break_min_max_rules(
+    loader: ModuleType, tmp_path: Path, variable: str, text: str
+) -> None:
+    field = variable.removeprefix("APP_").lower()
+    (problem,) = _problems(loader, env={variable: text})
+    assert problem.startswith(f"{field}: ")
+    assert problem.endswith(f"(environment variable {variable})")
+    path = tmp_path / "numbers.toml"
+    path.write_text(f"{field} = {text.lower().replace('infinity', 'inf')}\n", encoding="utf-8")
+    (problem,) = _problems(loader, path)
+    assert problem.startswith(f"{field}: ")
+    assert problem.endswith(f"({path}:1)")
+
+
+def test_finite_numbers_within_bounds_still_load(loader: ModuleType) -> None:
+    config = loader.load_config(env={"APP_RATIO": "1", "APP_TIMEOUT": "1e300"})
+    assert (config.ratio, config.timeout) == (1.0, 1e300)
+
+
+def _wait_for(read: Callable[[], object], expected: object) -> None:
+    deadline = time.monotonic() + 60  # generous: the machine may be busy
+    while read() != expected:
+        assert time.monotonic() < deadline, f"timed out waiting for {expected!r}"
+        time.sleep(0.01)
+
+
+def test_file_store_never_serves_a_file_caught_mid_save(ff: ModuleType, tmp_path: Path) -> None:
+    # Saving in place truncates first and writes after: the store must not take the empty
+    # or half-written file (kill_switch would flip back to its default true).
+    path = tmp_path / "overrides.toml"
+    path.write_text("kill_switch = false\nmax_items = 1\n", encoding="utf-8")
+    store = ff.FileStore(path, interval=0.001, settle=0.5)
+    flags = ff.Flags(store)
+    served: list[tuple[object, object]] = []
+    store.watch(lambda: served.append((store.get("kill_switch"), store.get("max_items"))))
+    assert (flags.kill_switch(), flags.max_items()) == (False, 1)
+    try:
+        for count in range(2, 6):
+            text = f"# overrides\nkill_switch = false\nmax_items = {count}\n"
+            with open(path, "w", encoding="utf-8") as file:  # truncates
+                file.flush()
+                time.sleep(0.05)  # a slow editor: the file stays empty for a while
+                for start in range(0, len(text), 7):
+                    file.write(text[start : start + 7])
+                    file.flush()
+                    time.sleep(0.01)
+            _wait_for(flags.max_items, count)
+    finally:
+        store.close()
+    assert served == [(False, count) for count in range(2, 6)]
+    assert flags.kill_switch() is False
+    assert flags.fallbacks() == {}
+
+
+def test_file_store_keeps_the_last_good_values_when_nested_too_deeply(
+    ff: ModuleType, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "overrides.toml"
+    path.write_text("max_items = 3\n", encoding="utf-8")
+    store = ff.FileStore(path, settle=0)
+    flags = ff.Flags(store)
+    with caplog.at_level(logging.WARNING):
+        path.write_text("max_items = " + "[" * DEEP + "]" * DEEP + "\n", encoding="utf-8")
+        assert store.reload() is False
+    assert flags.max_items() == 3
+    assert store.errors == 1
+    assert "values nested too deeply; keeping the last good flag values" in caplog.text
+    store.close()
