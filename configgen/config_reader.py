@@ -37,7 +37,16 @@ from configgen.model import (
     Value,
 )
 from configgen.naming import class_name_for
-from configgen.reading import MergedTable, ReaderBase, Reject, Reported, is_table, members, plain
+from configgen.reading import (
+    MergedTable,
+    ReaderBase,
+    Reject,
+    Reported,
+    TypeNameMessages,
+    is_table,
+    members,
+    plain,
+)
 from configgen.toml_source import SourceFile, read_source
 
 # Kept importable from here for callers of the earlier layout.
@@ -185,18 +194,14 @@ class _Reader(ReaderBase):
         return name
 
     def claim_class(self, place: _Place, dotted: str, where: tuple[int, int]) -> None:
-        class_name = place.class_name
-        if not naming.is_class_name(class_name):
-            raise Reject(where, dotted,
-                         f"table [{dotted}] cannot name a class (it would be '{class_name}'); "
-                         "rename it")  # fmt: skip
-        if class_name in naming.TYPE_NAMES_TAKEN:
-            raise Reject(where, dotted,
-                         f"table [{dotted}] would generate class {class_name}, a name the "
-                         "generated module already defines")  # fmt: skip
-        self.claim(class_name, ".".join(place.shape), f"[{dotted}] at line {where[0]}", where,
-                   dotted, f"table [{dotted}] would generate class {class_name}, like {{other}}; "
-                   "rename one")  # fmt: skip
+        says = TypeNameMessages(
+            invalid=f"table [{dotted}] cannot name a class (it would be '{{name}}'); rename it",
+            reserved=f"table [{dotted}] would generate class {{name}}, a name the generated "
+            "module already defines",
+            taken=f"table [{dotted}] would generate class {{name}}, like {{other}}; rename one",
+        )
+        shown = f"[{dotted}] at line {where[0]}"
+        self.claim_type(place.class_name, ".".join(place.shape), shown, where, dotted, says)
 
     # -- tables ----------------------------------------------------------------------
 

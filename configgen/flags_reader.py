@@ -11,7 +11,7 @@ from configgen.diagnostics import Diagnostic, Severity, did_you_mean
 from configgen.fieldtypes import INT64_MAX, INT64_MIN, article
 from configgen.model import FLAG_KINDS, Category, Flag, FlagsSchema, Segment
 from configgen.naming import class_name_for
-from configgen.reading import ReaderBase, Reject, is_table, members
+from configgen.reading import ReaderBase, Reject, TypeNameMessages, is_table, members
 from configgen.toml_source import read_source
 
 FLAG_KEYS = ("default", "description", "expires", "rollout", "segments", "type", "users", "values")
@@ -64,6 +64,11 @@ def _spelling(value: object) -> str:
     return article(type(value).__name__)
 
 
+_CATEGORY_NAMES = TypeNameMessages(
+    invalid="the category cannot name a class (it would be '{name}'); start its name with a letter",
+    reserved="the category would generate the name {name}, which the module already defines",
+    taken="the category would generate the name {name}, as {other} does; rename one",
+)
 _EXPECTED_DEFAULT = {
     "bool": "a bool",
     "int": "an int",
@@ -188,19 +193,6 @@ class _Reader(ReaderBase):
             raise Reject(item, dotted, problem)
         return name
 
-    def claim_type(self, name: str, owner: str, where: Any, dotted: str, what: str) -> None:
-        """Take a generated type name (a category class, an enum alias) or raise `Reject`."""
-        if not naming.is_class_name(name):
-            raise Reject(where, dotted,
-                         f"{what} cannot name a class (it would be '{name}'); start its name "
-                         "with a letter")  # fmt: skip
-        if name in naming.TYPE_NAMES_TAKEN:
-            raise Reject(where, dotted,
-                         f"{what} would generate the name {name}, which the module already "
-                         "defines")  # fmt: skip
-        self.claim(name, owner, owner, where, dotted,
-                   f"{what} would generate the name {name}, as {{other}} does; rename one")  # fmt: skip
-
     # -- categories and flags ------------------------------------------------------------
 
     def category(
@@ -247,8 +239,9 @@ class _Reader(ReaderBase):
         items = dict(members(item))
         if "type" in items:
             return self.flag(item, items, (*path, name), keys, segments)
-        self.claim_type(class_name_for((*path, name)) + "Flags", f"[{dotted}]", item, dotted,
-                        "the category")  # fmt: skip
+        owner = f"[{dotted}]"
+        class_name = class_name_for((*path, name)) + "Flags"
+        self.claim_type(class_name, owner, owner, item, dotted, _CATEGORY_NAMES)
         return self.category(item, (*path, name), keys, segments)
 
     def flag(
@@ -409,13 +402,12 @@ class _Reader(ReaderBase):
                             "shadows a name the helper uses; rename it")  # fmt: skip
             seen[keyword_name] = flag
             if flag.kind == "enum":
+                in_use = f"the values of '{flag.key}' would be named {{name}}, a name already in use; rename it"
+                says = TypeNameMessages(
+                    invalid=f"the values of '{flag.key}' would be named '{{name}}', not a valid "
+                    "name; rename the flag",
+                    reserved=in_use,
+                    taken=in_use,
+                )
                 alias = class_name_for(flag.path)
-                if not naming.is_class_name(alias):
-                    self.report(where, dotted,
-                                f"the values of '{flag.key}' would be named '{alias}', not a "
-                                "valid name; rename the flag")  # fmt: skip
-                elif alias in naming.TYPE_NAMES_TAKEN or alias in self.claimed:
-                    self.report(where, dotted,
-                                f"the values of '{flag.key}' would be named {alias}, a name "
-                                "already in use; rename it")  # fmt: skip
-                self.claimed[alias] = (flag.key, flag.key)
+                self.attempt(self.claim_type, alias, dotted, dotted, where, dotted, says)

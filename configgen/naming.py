@@ -12,25 +12,33 @@ import re
 
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
+# The public names of each generated module (its __all__, besides the generated classes).
+CONFIG_PUBLIC = ("CONFIG_FILE_ENV", "ConfigError", "ConfigProblem", "default_config", "load_config")
+FLAGS_PUBLIC = (
+    "CompositeStore",
+    "DEFAULT_FLAG_VALUES",
+    "EvaluationContext",
+    "FileStore",
+    "FlagStore",
+    "Flags",
+    "MemoryStore",
+)
+TESTING_PUBLIC = ("test_config", "test_flags", "test_flags_with")
+
 # Top-level names of configgen_config.py besides the section classes (underscored
 # helpers are left out: a user name never starts with '_' where it becomes a module name).
-CONFIG_MODULE_NAMES = frozenset(
+CONFIG_MODULE_NAMES = frozenset(CONFIG_PUBLIC) | frozenset(
     {
         "Any",
-        "CONFIG_FILE_ENV",
         "Callable",
         "Config",
-        "ConfigError",
-        "ConfigProblem",
         "Mapping",
         "MappingProxyType",
         "NamedTuple",
         "annotations",
         "dataclasses",
         "datetime",
-        "default_config",
         "importlib",
-        "load_config",
         "math",
         "os",
         "re",
@@ -38,19 +46,12 @@ CONFIG_MODULE_NAMES = frozenset(
     }
 )
 # Top-level names of configgen_flags.py besides the category classes and enum aliases.
-FLAGS_MODULE_NAMES = frozenset(
+FLAGS_MODULE_NAMES = frozenset(FLAGS_PUBLIC) | frozenset(
     {
         "Any",
         "Callable",
-        "CompositeStore",
-        "DEFAULT_FLAG_VALUES",
-        "EvaluationContext",
-        "FileStore",
-        "FlagStore",
-        "Flags",
         "Literal",
         "Mapping",
-        "MemoryStore",
         "NamedTuple",
         "Protocol",
         "annotations",
@@ -70,19 +71,8 @@ FLAGS_MODULE_NAMES = frozenset(
     }
 )
 # Top-level names of configgen_testing.py besides those it imports from the other two.
-TESTING_MODULE_NAMES = frozenset(
-    {
-        "Any",
-        "Callable",
-        "Mapping",
-        "TypeVar",
-        "annotations",
-        "dataclasses",
-        "datetime",
-        "test_config",
-        "test_flags",
-        "test_flags_with",
-    }
+TESTING_MODULE_NAMES = frozenset(TESTING_PUBLIC) | frozenset(
+    {"Any", "Callable", "Mapping", "TypeVar", "annotations", "dataclasses", "datetime"}
 )
 # What a generated class or type alias may not be named: the testing module imports
 # the config classes and the enum aliases beside each module's own names.

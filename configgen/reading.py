@@ -10,10 +10,11 @@ check that finds a problem raises `Reject`; `attempt` reports it as a located
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import tomlkit.items
 
+from configgen import naming
 from configgen.diagnostics import Diagnostic
 from configgen.toml_source import SourceFile
 
@@ -82,6 +83,24 @@ def plain(item: Any) -> Any:
     return item.unwrap() if hasattr(item, "unwrap") else item
 
 
+class TypeNameMessages(NamedTuple):
+    """What a reader says when a generated type name cannot be had.
+
+    ``{name}`` stands for the name, and in *taken* ``{other}`` for what took it first.
+    """
+
+    invalid: str
+    reserved: str
+    taken: str
+
+
+def _fill(template: str, **values: str) -> str:
+    # not str.format: keys quoted in TOML may hold braces
+    for name, value in values.items():
+        template = template.replace("{" + name + "}", value)
+    return template
+
+
 class ReaderBase:
     """Problems, positions and claimed names, shared by the config and flags readers."""
 
@@ -132,5 +151,15 @@ class ReaderBase:
             other_owner, other_shown = self.claimed[name]
             if other_owner == owner:
                 return
-            raise Reject(where, key, taken.format(other=other_shown))
+            raise Reject(where, key, _fill(taken, other=other_shown))
         self.claimed[name] = (owner, shown)
+
+    def claim_type(
+        self, name: str, owner: str, shown: str, where: Where, key: str, says: TypeNameMessages
+    ) -> None:
+        """Take a generated class or alias name: a valid one that no module defines yet."""
+        if not naming.is_class_name(name):
+            raise Reject(where, key, _fill(says.invalid, name=name))
+        if name in naming.TYPE_NAMES_TAKEN:
+            raise Reject(where, key, _fill(says.reserved, name=name))
+        self.claim(name, owner, shown, where, key, _fill(says.taken, name=name))

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import jinja2
 
-from configgen import pyexpr
+from configgen import naming, pyexpr
 from configgen.config_reader import class_name_for
 from configgen.fingerprint import Provenance, templates_dir
 from configgen.model import (
@@ -225,6 +225,7 @@ def render_config(schema: ConfigSchema, *, provenance: Provenance) -> str:
         "default_of": lambda field: default_expr(field, entries),
         "schema": schema,
         "classes": classes,
+        "public": list(naming.CONFIG_PUBLIC),
         "sections": sections,
         "fields": fields,
         "entries": [s for entry in schema.entries for s in entry.walk()],
@@ -447,15 +448,7 @@ def render_flags(schema: FlagsSchema, *, provenance: Provenance) -> str:
     readers_used = sorted({flag.kind for flag in flags}, key=kinds_order.index)
     uses_targeting = any(flag.targeted for flag in flags)
     uses_percent = any(flag.kind == "percent" for flag in flags)
-    exported = [
-        "CompositeStore",
-        "DEFAULT_FLAG_VALUES",
-        "EvaluationContext",
-        "FileStore",
-        "FlagStore",
-        "Flags",
-        "MemoryStore",
-    ]
+    exported = list(naming.FLAGS_PUBLIC)
     exported += [c.class_name for c in categories] + [class_name_for(f.path) for f in enums]
     defaults = pyexpr.call(
         "types.MappingProxyType",
@@ -516,7 +509,7 @@ def render_testing(config: ConfigSchema, flags: FlagsSchema | None, *, header: s
     if flags is not None:
         aliases = {class_name_for(f.path) for f in flags.flags() if f.kind == "enum"}
         flags_imports = sorted({"Flags", "MemoryStore"} | aliases, key=import_key)
-    exported = ["test_config"] + (["test_flags", "test_flags_with"] if flags is not None else [])
+    exported = [name for name in naming.TESTING_PUBLIC if flags is not None or "flags" not in name]
     uses = " ".join(annotation for annotation, _ in needs)
     context = {
         "sources": [config.source] + ([flags.source] if flags is not None else []),
