@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from configgen.diagnostics import Diagnostic, Severity
+from configgen.diagnostics import Diagnostic, Severity, did_you_mean
 
 KEYS = ("config", "env-prefix", "flags", "package", "test-helpers")
 CONFIG_MODULE = "configgen_config.py"
@@ -151,10 +151,7 @@ def load_settings(root: Path, *, require_table: bool = True) -> Settings:
 
     for key in table:
         if key not in KEYS:
-            import difflib
-
-            close = difflib.get_close_matches(key, KEYS, n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            hint = did_you_mean(key, KEYS)
             bad(key, f"unknown setting{hint}; known settings: {', '.join(KEYS)}")
 
     def text(key: str, default: str) -> str:

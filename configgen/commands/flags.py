@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import difflib
 import logging
 import sys
 
-from configgen.diagnostics import print_diagnostics
+from configgen.diagnostics import did_you_mean, print_diagnostics
 from configgen.flags_reader import read_flags
 from configgen.model import Flag
 from configgen.settings import load_settings
@@ -80,8 +79,7 @@ def run(args: argparse.Namespace) -> int:
     flags = {flag.key: flag for flag in schema.flags()}
     key: str = getattr(args, "key", None) or ""
     if key and key not in flags:
-        close = difflib.get_close_matches(key, list(flags), n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        hint = did_you_mean(key, flags)
         print(f"configgen: no flag {key!r} in {schema.source}{hint}", file=sys.stderr)
         return 1
     stored_text = None
