@@ -361,3 +361,45 @@ def test_the_reserved_lists_cover_every_name_a_golden_module_defines(golden: Pat
     assert all(n.isidentifier() and "_" not in n for n in user_made), user_made
     missing = {n for n in defined - reserved - user_made if not n.startswith("_")}
     assert not missing, f"add to configgen.naming: {sorted(missing)}"
+
+
+def _class_body_reads(tree: ast.Module, user_classes: set[str]) -> set[str]:
+    """Names read where a class body evaluates them: annotations, decorators, defaults."""
+    found: set[str] = set()
+    for node in tree.body:
+        if not (isinstance(node, ast.ClassDef) and node.name in user_classes):
+            continue
+        for statement in node.body:
+            parts: list[ast.AST] = [statement]
+            if isinstance(statement, ast.FunctionDef):
+                arguments = statement.args
+                parts = [
+                    *statement.decorator_list,
+                    *(a.annotation for a in arguments.args + arguments.kwonlyargs if a.annotation),
+                    *arguments.defaults,
+                    *(d for d in arguments.kw_defaults if d is not None),
+                    *([statement.returns] if statement.returns else []),
+                ]
+            for part in parts:
+                found.update(
+                    n.id
+                    for n in ast.walk(part)
+                    if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
+                )
+    return {name for name in found - user_classes if not name.startswith("_")}  # no user name does
+
+
+@pytest.mark.parametrize("sample", ["spec", "everything"])
+def test_the_reserved_lists_cover_what_generated_class_bodies_read(sample: str) -> None:
+    """A field or getter named like a name its class body reads would shadow it there."""
+    config = ast.parse((GOLDEN / sample / "configgen_config.py").read_text(encoding="utf-8"))
+    sections = {n.name for n in config.body if isinstance(n, ast.ClassDef) and n.name[:1] != "_"}
+    sections -= {"ConfigError", "ConfigProblem"}
+    assert _class_body_reads(config, sections) <= naming.SECTION_BODY_NAMES
+    flags = ast.parse((GOLDEN / sample / "configgen_flags.py").read_text(encoding="utf-8"))
+    user_flags = {
+        n.name for n in flags.body if isinstance(n, ast.ClassDef) and n.name.endswith("Flags")
+    }
+    aliases = {t.id for n in flags.body if isinstance(n, ast.Assign) for t in n.targets
+               if isinstance(t, ast.Name) and t.id[:1].isupper() and t.id != "DEFAULT_FLAG_VALUES"}  # fmt: skip
+    assert _class_body_reads(flags, user_flags) - aliases <= naming.FLAGS_BODY_NAMES
