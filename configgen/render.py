@@ -341,13 +341,33 @@ def _strings_set(values: tuple[object, ...]) -> pyexpr.Expr:
     )
 
 
+def _typed_set(values: tuple[object, ...]) -> pyexpr.Expr:
+    """``frozenset({(str, "DE"), (int, 1), (bool, True)})``: each value with its kind, since
+    a set keeps ``1``, ``1.0`` and ``True`` as one (the generated ``_typed()`` matches this)."""
+    kinds = [(_value_kind(v), v) for v in values]
+    ordered = sorted(set(kinds), key=lambda pair: (pair[0], str(pair[1])))
+    return pyexpr.call(
+        "frozenset",
+        pyexpr.Bracketed(
+            "{", "}", tuple(pyexpr.tuple_of([pyexpr.Atom(k), pyexpr.scalar(v)]) for k, v in ordered)
+        ),
+    )
+
+
+def _value_kind(value: object) -> str:
+    for kind in (bool, int, float, str):
+        if isinstance(value, kind):
+            return kind.__name__
+    raise TypeError(f"a segment value must be a str, int, float or bool, not {value!r}")
+
+
 def _segment_expr(segment: Segment) -> pyexpr.Expr:
     if segment.attribute is None:
         return pyexpr.call("_Segment", users=_strings_set(segment.users))
     return pyexpr.call(
         "_Segment",
         attribute=pyexpr.Atom(pyexpr.string(segment.attribute)),
-        values=_strings_set(segment.values),
+        values=_typed_set(segment.values),
     )
 
 

@@ -212,6 +212,17 @@ values = ["a", "b"]
 default = "a"
 """,
     "one-bool": '[flags.on]\ntype = "bool"\ndefault = true\n',
+    "typed-segments": """\
+[flags.beta]
+type = "bool"
+default = false
+segments = ["mixed", "staff"]
+[segments.mixed]
+attribute = "n"
+in = [1, true, 1.0, "1", "a-very-long-value-that-makes-the-set-wrap-onto-lines"]
+[segments.staff]
+users = ["alice"]
+""",
 }
 
 

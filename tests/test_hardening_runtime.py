@@ -284,3 +284,90 @@ def test_file_store_keeps_the_last_good_values_when_nested_too_deeply(
     assert store.errors == 1
     assert "values nested too deeply; keeping the last good flag values" in caplog.text
     store.close()
+
+
+SEGMENT_FLAGS = """\
+[flags.mixed]
+type = "bool"
+default = false
+segments = ["one_or_true"]
+
+[flags.ones]
+type = "bool"
+default = false
+segments = ["one"]
+
+[flags.truths]
+type = "bool"
+default = false
+segments = ["true"]
+
+[flags.floats]
+type = "bool"
+default = false
+segments = ["two_point_oh"]
+
+[segments.one_or_true]
+attribute = "n"
+in = [1, true]
+
+[segments.one]
+attribute = "n"
+in = [1, "plan"]
+
+[segments.true]
+attribute = "n"
+in = [true]
+
+[segments.two_point_oh]
+attribute = "n"
+in = [2.0]
+"""
+
+
+@pytest.fixture
+def segment_flags(tmp_path: Path) -> ModuleType:
+    from configgen.cli import main
+    from tests.conftest import import_file, write_project
+
+    root = write_project(tmp_path / "proj", "a = 1\n", extra='flags = "flags.toml"\n')
+    (root / "flags.toml").write_text(SEGMENT_FLAGS, encoding="utf-8")
+    assert main(["generate", "--project", str(root)]) == 0
+    return import_file(root / "src" / "app" / "configgen_flags.py")
+
+
+@pytest.mark.parametrize(
+    ("flag", "matching", "not_matching"),
+    [
+        ("mixed", [1, True], [1.0, 0, False, "1", None]),
+        ("ones", [1, "plan"], [True, 1.0, "1"]),
+        ("truths", [True], [1, 1.0, "true"]),
+        ("floats", [2.0], [2, True]),
+    ],
+)
+def test_segment_values_match_by_type_and_value(
+    segment_flags: ModuleType, flag: str, matching: list[object], not_matching: list[object]
+) -> None:
+    flags = segment_flags.Flags()
+    getter = getattr(flags, flag)
+    ctx = segment_flags.EvaluationContext
+    assert [getter(ctx("k", {"n": value})) for value in matching] == [True] * len(matching)
+    assert [getter(ctx("k", {"n": value})) for value in not_matching] == [False] * len(not_matching)
+    assert flags.fallbacks() == {}
+
+
+def test_segment_values_of_subclasses_match_their_base_kind(segment_flags: ModuleType) -> None:
+    import enum
+
+    class Plan(str, enum.Enum):
+        PLAN = "plan"
+
+    class Level(enum.IntEnum):
+        ONE = 1
+
+    flags = segment_flags.Flags()
+    ctx = segment_flags.EvaluationContext
+    assert flags.ones(ctx("k", {"n": Plan.PLAN})) is True
+    assert flags.ones(ctx("k", {"n": Level.ONE})) is True
+    assert flags.ones(ctx("k", {"n": ["unhashable"]})) is False
+    assert flags.fallbacks() == {("ones", "evaluation-error"): 1}
