@@ -144,6 +144,9 @@ def violation(rules: Rules, field_type: FieldType, value: Any) -> str | None:
         if rules.max is not None and size > rules.max:
             return f"has length {size}, above max={rules.max}"
     else:
+        bounded = rules.min is not None or rules.max is not None
+        if bounded and isinstance(value, float) and not math.isfinite(value):
+            return f"{value!r} is not a finite number, as min/max require"
         if rules.min is not None and value < rules.min:
             return f"{value!r} is below min={rules.min}"
         if rules.max is not None and value > rules.max:

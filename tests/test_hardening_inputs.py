@@ -106,6 +106,8 @@ CRASHES = {
     "an empty array in a map of ints": (
         "[m]  # map, type: dict[str, int]\na = []\n", None, "2:1", "empty array",
     ),
+    "a nan default with bounds": ("x = nan  # validate: min=0,max=1\n", None, "1:1", "finite"),
+    "an inf default with a min": ("x = inf  # validate: min=0\n", None, "1:1", "finite"),
     "a 3.11-only pattern": ('x = "a"  # validate: pattern=a++\n', None, "1:1", "pattern=a++"),
     "a float flag's 400-digit default": (
         "a = 1\n", '[flags.f]\ntype = "float"\ndefault = 1' + "0" * 400 + "\n", "3:1", "float",
