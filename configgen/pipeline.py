@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
 
@@ -117,23 +119,24 @@ def generate(settings: Settings, *, production: bool | None = None) -> Generated
     if not generation.ok:
         raise DiagnosticError(errors(generation.diagnostics))
     require_package_dir(settings)
-    try:
+    with _writing(settings, "no generated file was changed"):
         written = write_files(generation.files)
-    except OSError as exc:
-        raise DiagnosticError(
-            [_write_problem(settings, exc, "no generated file was changed")]
-        ) from None
-    try:
+    with _writing(settings, "the new modules were written"):
         removed = remove_files(generation.obsolete)
-    except OSError as exc:
-        raise DiagnosticError(
-            [_write_problem(settings, exc, "the new modules were written")]
-        ) from None
     return Generated(written, removed, generation.diagnostics)
 
 
+@contextlib.contextmanager
+def _writing(settings: Settings, outcome: str) -> Iterator[None]:
+    """Turn a failed write into one clear diagnostic (no space left, read-only, a
+    directory in the way); *outcome* says what state the files are left in."""
+    try:
+        yield
+    except OSError as exc:
+        raise DiagnosticError([_write_problem(settings, exc, outcome)]) from None
+
+
 def _write_problem(settings: Settings, exc: OSError, outcome: str) -> Diagnostic:
-    """One clear line for a failed write (no space left, read-only, a directory in the way)."""
     target = Path(exc.filename) if isinstance(exc.filename, str) else settings.package
     if target.name.startswith(".") and target.name.endswith(".tmp"):  # our temporary file
         target = target.parent
