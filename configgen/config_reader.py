@@ -97,6 +97,7 @@ class _Reader(ReaderBase):
         self.env_prefix = env_prefix
         self.env_vars: dict[str, tuple[str, int]] = {}
         self.entries: list[Section] = []
+        self.entry_sections: dict[str, Section] = {}
         self.sensitive = False
         self.pattern_checks: list[tuple[str, str, tuple[int, int], str]] = []
 
@@ -463,13 +464,16 @@ class _Reader(ReaderBase):
     ) -> SectionRef:
         """One class for every entry of a map or array of tables; they must share a shape."""
         dotted = ".".join(place.path)
-        entry_place = _Place(place.path, class_name_for(place.path) + suffix,
-                             (*place.shape, "*"), in_entry=True)  # fmt: skip
+        entry_place = _Place(place.path, place.class_name + suffix, (*place.shape, "*"),
+                             in_entry=True)  # fmt: skip
         self.claim_class(entry_place, dotted, where)
         shapes: list[Section] = []
         failed = False
         for entry_key, entry in entries:
             entry_where = self.position(entry)
+            if self.attempt(self.no_directives, entry, f"{dotted}.{entry_key}", entry_where):
+                failed = True
+                continue
             before = len(self.problems)
             shape = self.section(
                 entry,
@@ -494,23 +498,37 @@ class _Reader(ReaderBase):
         if failed or not shapes:
             raise Reported
         first = shapes[0]
-        self.entries.append(
-            Section(
-                class_name=entry_place.class_name,
-                key="",
-                name="",
-                path=place.path,
-                doc=self.source.comment_above(where[0]),
-                fields=tuple(
-                    dataclasses.replace(f, path=(*place.path, f.key)) for f in first.fields
-                ),
-                sections=first.sections,
-                is_entry=True,
-                line=where[0],
-                col=where[1],
-            )
+        section = Section(
+            class_name=entry_place.class_name,
+            key="",
+            name="",
+            path=place.path,
+            doc=self.source.comment_above(where[0]),
+            fields=tuple(dataclasses.replace(f, path=(*place.path, f.key)) for f in first.fields),
+            sections=first.sections,
+            is_entry=True,
+            line=where[0],
+            col=where[1],
         )
+        # inside the entries of an outer map or array, every entry of the outer one
+        # reaches this class again: all of them must agree with the first
+        known = self.entry_sections.setdefault(section.class_name, section)
+        if known is section:
+            self.entries.append(section)
+        elif _shape(known) != _shape(section):
+            raise Reject(where, dotted,
+                         f"the tables here have keys {_describe(section)}, those at line "
+                         f"{known.line} have {_describe(known)}: they share one class, so they "
+                         "must have the same keys and types")  # fmt: skip
         return SectionRef(entry_place.class_name)
+
+    def no_directives(self, entry: Any, dotted: str, where: tuple[int, int]) -> bool:
+        """The header of a map entry or of an array's table takes no directives."""
+        if self.directives_of(entry, dotted, where) != directives.Directives():
+            raise Reject(where, dotted,
+                         "directives are not supported on the entries of a map or an array of "
+                         "tables (put them on the map's header, or leave them out)")  # fmt: skip
+        return False
 
 
 def _shape(section: Section) -> tuple[Any, ...]:
@@ -522,7 +540,7 @@ def _shape(section: Section) -> tuple[Any, ...]:
 
 def _describe(section: Section) -> str:
     keys = [f"{f.key}: {f.type.spelling}" for f in section.fields] + [
-        s.key for s in section.sections
+        f"{s.key}: {_describe(s)}" for s in section.sections
     ]
     return "{" + ", ".join(keys) + "}"
 

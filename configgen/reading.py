@@ -43,7 +43,13 @@ class MergedTable:
 
     def __init__(self, parts: list[Any]) -> None:
         self.parts = parts
-        self.trivia = parts[0].trivia
+        # `[a.b]` before `[a]` makes an implicit `a` first: the header `[a]` carries
+        # the table's comments and position
+        self.header = next(
+            (part for part in parts if not getattr(part, "is_super_table", lambda: True)()),
+            parts[0],
+        )
+        self.trivia = self.header.trivia
 
     @property
     def value(self) -> Any:
@@ -117,7 +123,7 @@ class ReaderBase:
         if found is not None:
             return found
         if isinstance(item, MergedTable):
-            return self.position(item.parts[0])
+            return self.position(item.header)
         if isinstance(item, tomlkit.items.AoT) and item.body:
             return self.position(item.body[0])
         if isinstance(item, TABLES):

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import bisect
 import os
+import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -152,6 +154,32 @@ def read_source(path: Path, shown_as: str) -> tuple[SourceFile | None, list[Diag
     return parse_source(text, shown_as)
 
 
+_AT = re.compile(r"^(?P<message>.*) \(at line (?P<line>\d+), column (?P<col>\d+)\)$", re.DOTALL)
+
+
+def _strict_problem(text: str, shown_as: str) -> Diagnostic | None:
+    """What the standard library's parser, which follows TOML exactly, rejects.
+
+    tomlkit accepts a few documents TOML forbids (a table declared twice when the second
+    declaration only adds keys); the stdlib parser is the judge of validity.
+    """
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:
+        import tomli as tomllib
+    try:
+        tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        found = _AT.match(str(exc))
+        if found is None:
+            return Diagnostic(shown_as, 1, 1, "", f"invalid TOML: {exc}")
+        line, col = int(found["line"]), int(found["col"])
+        return Diagnostic(shown_as, line, col, "", f"invalid TOML: {found['message']}")
+    except RecursionError:
+        return Diagnostic(shown_as, 1, 1, "", "invalid TOML: values nested too deeply")
+    return None
+
+
 def parse_source(text: str, shown_as: str) -> tuple[SourceFile | None, list[Diagnostic]]:
     """Parse TOML *text*; on a syntax error return its located diagnostic."""
     parser = _LocatingParser(text)
@@ -162,5 +190,11 @@ def parse_source(text: str, shown_as: str) -> tuple[SourceFile | None, list[Diag
         # tomlkit counts columns from 0
         return None, [Diagnostic(shown_as, exc.line, exc.col + 1, "", f"invalid TOML: {message}")]
     except tomlkit.exceptions.TOMLKitError as exc:  # errors raised outside the parser proper
-        return None, [Diagnostic(shown_as, 1, 1, "", f"invalid TOML: {exc}")]
+        strict = _strict_problem(text, shown_as)
+        return None, [strict or Diagnostic(shown_as, 1, 1, "", f"invalid TOML: {exc}")]
+    except RecursionError:
+        return None, [Diagnostic(shown_as, 1, 1, "", "invalid TOML: values nested too deeply")]
+    strict = _strict_problem(text, shown_as)
+    if strict is not None:
+        return None, [strict]
     return SourceFile(shown_as, text, document, parser.spans), []

@@ -97,3 +97,63 @@ def test_entries_of_a_map_share_their_nested_classes(
         "c": ("z", True),
     }
     assert type(up["a"].tls) is type(up["c"].tls) is module.UpEntryTls
+
+
+def test_nested_arrays_share_one_class_across_outer_entries(
+    generated: Callable[..., ModuleType],
+) -> None:
+    module = generated(
+        "[[a]]\nx = 1\n[[a.b]]\ny = 1\n[[a]]\nx = 2\n[[a.b]]\ny = 2\n[[a.b]]\ny = 3\n"
+    )
+    assert [(a.x, [b.y for b in a.b]) for a in module.default_config().a] == [(1, [1]), (2, [2, 3])]
+    assert type(module.default_config().a[1].b[0]) is module.AItemBItem
+    module = generated('[m]  # map\n[m.e]\ns = [{x = 1}]\n[m."ü-1 x"]\ns = [{x = 2}]\n')
+    assert module.default_config().m["ü-1 x"].s[0].x == 2
+
+
+PROBLEMS = {
+    "nested arrays that differ across outer entries": (
+        "[[a]]\nx = 1\n[[a.b]]\ny = 1\n[[a]]\nx = 2\n[[a.b]]\ny = 's'\n",
+        "config.toml:7:1: a.1.b: the tables here have keys {y: str}, those at line 3 have"
+        " {y: int}: they share one class, so they must have the same keys and types",
+    ),
+    "directives on an array's header": (
+        "[[a]]  # sensitive, required\npw = 'secret'\n",
+        "config.toml:1:1: a.0: directives are not supported on the entries of a map or an array"
+        " of tables (put them on the map's header, or leave them out)",
+    ),
+    "a broken directive on an array's header": (
+        "[[d]]  # sensitive required\npw = 'x'\n",
+        "config.toml:1:20: d.0: expected ',' before 'required'; did you mean '# sensitive, required'?",
+    ),
+    "directives on a map entry's header": (
+        "[up]  # map\n[up.a]  # sensitive\nurl = 'x'\n",
+        "config.toml:2:1: up.a: directives are not supported on the entries of a map or an array"
+        " of tables (put them on the map's header, or leave them out)",
+    ),
+    "directives on a header declared after its sub-table": (
+        "[up.a]\nhost = 'h'\n[up]  # sensitive\n",
+        "config.toml:3:1: up: directives on a section header: only 'map' applies to a table"
+        " (put the others on its keys)",
+    ),
+    "a table declared twice": (
+        "[a]\nx = 1\n[b]\nq = 2\n[a.c]\nz = 1\n[a]\nq = 1\n",
+        "config.toml:7:3: invalid TOML: Cannot declare ('a',) twice",
+    ),
+}
+
+
+@pytest.mark.parametrize(("text", "expected"), list(PROBLEMS.values()), ids=list(PROBLEMS))
+def test_problems_of_tables_are_located(tmp_path: Path, text: str, expected: str) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    schema, diagnostics = read_config(path, "config.toml", "APP_")
+    assert schema is None
+    assert [str(d) for d in diagnostics] == [expected]
+
+
+def test_a_map_header_declared_after_its_entries_is_still_a_map(
+    generated: Callable[..., ModuleType],
+) -> None:
+    module = generated("# The upstreams.\n[up.a]\nhost = 'h'\n[up]  # map\n")
+    assert dict(module.default_config().up) == {"a": module.UpEntry(host="h")}
