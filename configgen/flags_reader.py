@@ -12,7 +12,7 @@ from configgen.fieldtypes import INT64_MAX, INT64_MIN, article
 from configgen.model import FLAG_KINDS, Category, Flag, FlagsSchema, Segment
 from configgen.naming import class_name_for
 from configgen.reading import ReaderBase, Reject, TypeNameMessages, is_table, members
-from configgen.toml_source import read_source
+from configgen.toml_source import SourceFile, read_source
 
 FLAG_KEYS = ("default", "description", "expires", "rollout", "segments", "type", "users", "values")
 SEGMENT_KEYS = ("attribute", "in", "users")
@@ -94,6 +94,10 @@ def _default_fits(kind: str, value: object) -> bool:
 
 
 class _Reader(ReaderBase):
+    def __init__(self, source: SourceFile) -> None:
+        super().__init__(source)
+        self.declared_segments: set[str] = set()
+
     def read(self) -> tuple[FlagsSchema | None, list[Diagnostic]]:
         document = self.source.document
         flags_table: Any = None
@@ -113,10 +117,7 @@ class _Reader(ReaderBase):
                 self.report(document, "flags",
                             "no flags: add a [flags.NAME] table with a type and a default")  # fmt: skip
         else:
-            known = {segment.name for segment in segments}
-            root = self.category(flags_table, (), (), known)
-        if self.problems:
-            return None, self.problems
+            root = self.category(flags_table, (), (), self.declared_segments)
         self.check_keywords(root)
         if self.problems:
             return None, self.problems
@@ -125,6 +126,8 @@ class _Reader(ReaderBase):
     # -- segments --------------------------------------------------------------------
 
     def segments(self, table: Any) -> list[Segment]:
+        # a flag naming a segment that has problems of its own is not told it is unknown
+        self.declared_segments = {name for name, _ in members(table)}
         found = [self.attempt(self.segment, name, item) for name, item in members(table)]
         return [segment for segment in found if segment is not None]
 

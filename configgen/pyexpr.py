@@ -147,7 +147,7 @@ def scalar(value: object) -> Expr:
             return Atom('float("nan")')
         if math.isinf(value):
             return Atom('float("inf")' if value > 0 else 'float("-inf")')
-        return Atom(repr(value))
+        return Atom(repr(value).replace("e+", "e"))  # 1e+308 -> 1e308, as ruff format writes it
     if isinstance(value, str):
         return Atom(string(value))
     if isinstance(value, datetime.datetime):

@@ -405,3 +405,21 @@ def test_the_reserved_lists_cover_what_generated_class_bodies_read(sample: str) 
     aliases = {t.id for n in flags.body if isinstance(n, ast.Assign) for t in n.targets
                if isinstance(t, ast.Name) and t.id[:1].isupper() and t.id != "DEFAULT_FLAG_VALUES"}  # fmt: skip
     assert _class_body_reads(flags, user_flags) - aliases <= naming.FLAGS_BODY_NAMES
+
+
+def test_rare_shapes_are_ruff_format_stable(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Targeting without segments, and floats that repr() writes with 'e+'."""
+    flags = '[flags.r]\ntype = "bool"\ndefault = false\nusers = ["a"]\nrollout = 5\n'
+    root = _project(
+        tmp_path / "p", "z = 1e308  # validate: max=1e308\nw = [1e20, 2.5e-30]\n", flags
+    )
+    assert _generate(root, capsys) == (0, "")
+    done = subprocess.run(
+        [sys.executable, "-m", "ruff", "format", "--check", "--isolated", "--no-cache",
+         str(root / "src" / "app")],
+        capture_output=True,
+        text=True,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
