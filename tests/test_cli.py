@@ -450,3 +450,32 @@ def test_init_uses_the_package_a_badly_named_folder_holds(
     text = (root / "pyproject.toml").read_text()
     assert 'name = "shop"' in text and 'package = "src/shop"' in text
     assert (root / "src" / "shop" / "__init__.py").read_text() == ""  # left as it was
+
+
+def test_init_names_only_what_builds(tmp_path: Path, cli: Callable[..., CLIResult]) -> None:
+    """A folder name that is no ASCII identifier or no distribution name is asked about."""
+    unicode_folder = tmp_path / "Ünï"
+    unicode_folder.mkdir()
+    result = cli("init", unicode_folder)
+    assert result.code == 2 and "--package" in result.err
+    assert not (unicode_folder / "pyproject.toml").exists()
+    underscored = tmp_path / "_x"
+    assert cli("init", underscored).code == 0
+    text = (underscored / "pyproject.toml").read_text()
+    assert 'name = "x"' in text and 'package = "src/_x"' in text
+
+
+def test_init_follows_an_existing_configgen_table(
+    tmp_path: Path, cli: Callable[..., CLIResult]
+) -> None:
+    root = tmp_path / "ex"
+    root.mkdir()
+    (root / "pyproject.toml").write_text(
+        '[tool.configgen]\npackage = "lib/foo"\nconfig = "conf/c.toml"\n'
+    )
+    assert cli("init", root).code == 0
+    assert (root / "lib" / "foo" / "__init__.py").is_file()
+    assert (root / "conf" / "c.toml").is_file()
+    assert not (root / "src").exists()
+    assert cli("generate", "--project", root).code == 0
+    assert (root / "lib" / "foo" / "configgen_config.py").is_file()

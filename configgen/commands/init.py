@@ -18,6 +18,7 @@ from typing import Any
 import tomlkit
 from tomlkit.exceptions import ParseError
 
+from configgen.naming import IDENTIFIER
 from configgen.settings import requirement_names
 
 REQUIRES_PYTHON = ">=3.10"
@@ -82,7 +83,8 @@ def _identifier(name: str) -> str:
 
 
 def _is_identifier(name: str) -> bool:
-    return name.isidentifier() and not keyword.iskeyword(name)
+    """An ASCII identifier: what a package, and the environment prefix made from it, need."""
+    return IDENTIFIER.match(name) is not None and not keyword.iskeyword(name)
 
 
 def _detect_package(root: Path, module: str) -> str | None:
@@ -145,12 +147,21 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    package = existing or (
+    tool_table = document.get("tool", {}).get("configgen")
+    configured = tool_table if isinstance(tool_table, dict) else {}
+    package = str(configured["package"]) if "package" in configured else existing or (
         args.package if args.package and (root / args.package).is_dir() else
         f"src/{args.package or module}"
     )  # fmt: skip
     if not PROJECT_NAME.fullmatch(name):  # no distribution name: the package's is one
-        name = Path(package).name
+        name = Path(package).name.strip("_")
+    if not PROJECT_NAME.fullmatch(name) or not _is_identifier(_identifier(Path(package).name)):
+        print(
+            f"configgen: {name!r} is not a project name (letters, digits, '.', '_' and '-', "
+            "starting and ending with a letter or digit); name the package with --package NAME",
+            file=sys.stderr,
+        )
+        return 2
     prefix = f"{_identifier(Path(package).name).upper()}_"
 
     def wrote(path: str) -> None:
@@ -161,12 +172,16 @@ def run(args: argparse.Namespace) -> int:
 
     root.mkdir(parents=True, exist_ok=True)
     for file, text in (
-        ("config.toml", STARTER_CONFIG.format(name=name, prefix=prefix)),
-        ("flags.toml", STARTER_FLAGS),
+        (
+            str(configured.get("config", "config.toml")),
+            STARTER_CONFIG.format(name=name, prefix=prefix),
+        ),
+        (str(configured.get("flags", "flags.toml")), STARTER_FLAGS),
     ):
         if (root / file).exists():
             left(f"{where}{file} exists")
         else:
+            (root / file).parent.mkdir(parents=True, exist_ok=True)
             (root / file).write_text(text, encoding="utf-8")
             wrote(file)
 
