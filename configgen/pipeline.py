@@ -137,7 +137,9 @@ def _writing(settings: Settings, outcome: str) -> Iterator[None]:
 
 
 def _write_problem(settings: Settings, exc: OSError, outcome: str) -> Diagnostic:
-    target = Path(exc.filename) if isinstance(exc.filename, str) else settings.package
+    # os.replace names the module it could not replace second
+    named = exc.filename2 if isinstance(exc.filename2, str) else exc.filename
+    target = Path(named) if isinstance(named, str) else settings.package
     if target.name.startswith(".") and target.name.endswith(".tmp"):  # our temporary file
         target = target.parent
     reason = exc.strerror or str(exc)

@@ -479,3 +479,23 @@ def test_init_follows_an_existing_configgen_table(
     assert not (root / "src").exists()
     assert cli("generate", "--project", root).code == 0
     assert (root / "lib" / "foo" / "configgen_config.py").is_file()
+
+
+def test_diff_into_a_closed_pipe_is_quiet(tmp_path: Path, cli: Callable[..., CLIResult]) -> None:
+    """``configgen diff | head -1``: no traceback when the reader leaves early."""
+    import subprocess
+    import sys
+
+    root = tmp_path / "p"
+    assert cli("init", root).code == 0
+    (root / "config.toml").write_text("".join(f"key_{i} = {i}\n" for i in range(3000)))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "configgen", "diff", "--project", str(root)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.readline()
+    process.stdout.close()
+    assert process.wait() == 1
+    assert b"Traceback" not in process.stderr.read()
