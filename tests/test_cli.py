@@ -489,13 +489,14 @@ def test_diff_into_a_closed_pipe_is_quiet(tmp_path: Path, cli: Callable[..., CLI
     root = tmp_path / "p"
     assert cli("init", root).code == 0
     (root / "config.toml").write_text("".join(f"key_{i} = {i}\n" for i in range(3000)))
-    process = subprocess.Popen(
+    with subprocess.Popen(
         [sys.executable, "-m", "configgen", "diff", "--project", str(root)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-    )
-    assert process.stdout is not None and process.stderr is not None
-    process.stdout.readline()
-    process.stdout.close()
-    assert process.wait() == 1
-    assert b"Traceback" not in process.stderr.read()
+    ) as process:
+        assert process.stdout is not None and process.stderr is not None
+        process.stdout.readline()
+        process.stdout.close()
+        err = process.stderr.read()
+        assert process.wait() == 1
+    assert b"Traceback" not in err
