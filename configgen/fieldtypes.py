@@ -39,7 +39,12 @@ def _array_type(value: list[Any]) -> FieldType | str:
     if not value:
         return "an empty array has no element type: add a hint such as '# type: list[str]'"
     if any(isinstance(item, dict) for item in value):
-        return "an array of inline tables: write it as [[tables]] (an array of tables)"
+        if not all(isinstance(item, dict) for item in value):
+            return "an array that mixes tables and other values: every element must be a table"
+        return (
+            "an array of tables is supported as a key of a table, not inside another array "
+            "or as the value of a '# map'"
+        )
     types = [type_of(item) for item in value]
     for found in types:
         if isinstance(found, str):

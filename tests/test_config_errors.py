@@ -196,9 +196,14 @@ CASES = {
         "config.toml:1:17: xs.1: entry '1' has keys {a: str}, entry '0' has {a: int}:"
         " every table of an array has the same keys and types",
     ),
+    "tables mixed with other values": (
+        "xs = [{a = 1}, 2]\n",
+        "config.toml:1:1: xs: an array that mixes tables and other values: every element must be a table",
+    ),
     "an array of arrays of tables": (
         "xs = [[{a = 1}]]\n",
-        "config.toml:1:1: xs: an array of inline tables: write it as [[tables]] (an array of tables)",
+        "config.toml:1:1: xs: an array of tables is supported as a key of a table, not inside another"
+        " array or as the value of a '# map'",
     ),
     "unknown type hint": (
         "xs = []  # type: list[strr]\n",
