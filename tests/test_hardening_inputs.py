@@ -4,9 +4,11 @@ or a located error, never a traceback, never dropped."""
 from __future__ import annotations
 
 import ast
+import contextlib
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -423,3 +425,59 @@ def test_rare_shapes_are_ruff_format_stable(
         text=True,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 256 KiB tmpfs of its own (needs root, as CI and this project's machines have)."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = os.geteuid() == 0 and subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(disk)], capture_output=True
+    ).returncode == 0  # fmt: skip
+    if not mounted:
+        if os.environ.get("CI"):
+            pytest.fail("this test mounts a small tmpfs: run it as root")
+        pytest.skip("mounting a tmpfs needs root")
+    try:
+        yield disk
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+def _generate_in_process(root: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "configgen", "generate", "--project", str(root)],
+        capture_output=True,
+        text=True,
+    )
+
+
+def test_a_full_disk_is_one_line_and_changes_nothing(small_disk: Path) -> None:
+    root = _project(small_disk / "p", "a = 1\n")
+    assert _generate_in_process(root).returncode == 0
+    before = {p.name: p.read_bytes() for p in (root / "src" / "app").iterdir()}
+    (root / "config.toml").write_text("".join(f"key_{i} = {i}\n" for i in range(400)))
+    with contextlib.suppress(OSError), (small_disk / "filler").open("wb") as filler:
+        while True:  # fill the disk
+            filler.write(b"\0" * 4096)
+            filler.flush()
+    done = _generate_in_process(root)
+    assert done.returncode == 1
+    assert len(done.stderr.splitlines()) == 1, done.stderr
+    assert "No space left on device" in done.stderr
+    assert "no generated file was changed" in done.stderr
+    assert {p.name: p.read_bytes() for p in (root / "src" / "app").iterdir()} == before
+
+
+def test_a_read_only_disk_is_one_line_and_changes_nothing(small_disk: Path) -> None:
+    root = _project(small_disk / "p", "a = 1\n")
+    assert _generate_in_process(root).returncode == 0
+    before = {p.name: p.read_bytes() for p in (root / "src" / "app").iterdir()}
+    (root / "config.toml").write_text("a = 2\n")
+    subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
+    done = _generate_in_process(root)
+    assert done.returncode == 1
+    assert len(done.stderr.splitlines()) == 1, done.stderr
+    assert "Read-only file system" in done.stderr
+    assert {p.name: p.read_bytes() for p in (root / "src" / "app").iterdir()} == before
