@@ -32,7 +32,7 @@ FLAG_VALUES = st.one_of(
     st.just(datetime.date(2030, 1, 2)),
     st.lists(st.sampled_from(["u", "v", "staff"]), max_size=2),
 )
-FLAG_BODIES = st.fixed_dictionaries(
+RANDOM_BODIES = st.fixed_dictionaries(
     {
         "type": st.sampled_from(["bool", "int", "float", "string", "enum", "percent", "nope"]),
         "default": FLAG_VALUES,
@@ -47,6 +47,37 @@ FLAG_BODIES = st.fixed_dictionaries(
         "colour": st.just("red"),
     },
 )
+DEFAULTS = {
+    "bool": st.booleans(),
+    "int": st.integers(-(2**63), 2**63 - 1),
+    "float": st.floats(-1e9, 1e9, allow_nan=False),
+    "string": st.sampled_from(["", "x", "a b"]),
+    "enum": st.sampled_from(["x", "y"]),
+    "percent": st.floats(0, 100, allow_nan=False),
+}
+
+
+@st.composite
+def valid_bodies(draw: st.DrawFn) -> dict[str, Any]:
+    kind = draw(st.sampled_from(sorted(DEFAULTS)))
+    body: dict[str, Any] = {"type": kind, "default": draw(DEFAULTS[kind])}
+    if kind == "enum":
+        body["values"] = ["x", "y"]
+    optional = {
+        "description": st.sampled_from(["d", "a longer one"]),
+        "expires": st.just(datetime.date(2031, 5, 6)),
+    }
+    if kind == "bool":
+        optional.update(
+            users=st.lists(st.sampled_from(["u", "v"]), max_size=2),
+            segments=st.just(["staff"]),
+            rollout=st.floats(0, 100, allow_nan=False),
+        )
+    body.update(draw(st.fixed_dictionaries({}, optional=optional)))
+    return body
+
+
+FLAG_BODIES = st.one_of(valid_bodies(), valid_bodies(), valid_bodies(), RANDOM_BODIES)
 
 
 def _literal(value: Any) -> str:
