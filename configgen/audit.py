@@ -1,0 +1,152 @@
+"""Changing flag values the safe way: compare-and-set, and an audit entry with each change.
+
+Every store an operator writes through (a local overrides file, etcd, Redis) has an
+`Editor`: it reads the raw values the services read, and changes one only if it still
+holds the value the writer saw (`Conflict` otherwise, with what it holds now), recording
+an `AuditEntry` in the same store, atomically with the change. The command line and the
+server both write through it, so every instance and every operator sees one history.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import getpass
+import hashlib
+import json
+import os
+import secrets
+import time
+from typing import Any, Literal, Protocol
+
+Channel = Literal["ui", "api", "cli", "import"]
+CHANNELS: tuple[Channel, ...] = ("ui", "api", "cli", "import")
+DEFAULT_RETENTION = 10_000
+"""Audit entries kept per store, newest first; older ones are dropped."""
+
+
+@dataclasses.dataclass(frozen=True)
+class AuditEntry:
+    """One change of one flag: who, when, through what, from which value to which."""
+
+    id: str
+    """Sortable by time: nanoseconds since the epoch, then random hex."""
+    time: str
+    """UTC, ISO 8601 with ``Z``."""
+    actor: str
+    """The user, the API token's name, or the OS user for the command line."""
+    channel: Channel
+    flag: str
+    old: object
+    """The value before (None: none was stored, the default applied)."""
+    new: object
+    """The value after (None: deleted, back to the default)."""
+    note: str = ""
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), ensure_ascii=False, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> AuditEntry:
+        data = json.loads(text)
+        if not isinstance(data, dict):
+            raise ValueError("an audit entry is a JSON object")
+        fields = {field.name for field in dataclasses.fields(cls)}
+        return cls(**{key: value for key, value in data.items() if key in fields})
+
+
+def new_entry(
+    *, actor: str, channel: Channel, flag: str, old: object, new: object, note: str = ""
+) -> AuditEntry:
+    """An entry for a change made now."""
+    now = time.time_ns()
+    stamp = datetime.datetime.fromtimestamp(now / 1e9, datetime.timezone.utc)
+    return AuditEntry(
+        id=f"{now:020d}-{secrets.token_hex(4)}",
+        time=stamp.isoformat(timespec="microseconds").replace("+00:00", "Z"),
+        actor=actor,
+        channel=channel,
+        flag=flag,
+        old=old,
+        new=new,
+        note=note,
+    )
+
+
+def os_user() -> str:
+    """Who runs the command line, as the audit log names them."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no name for the uid (containers)
+        return f"uid:{os.getuid()}" if hasattr(os, "getuid") else "unknown"
+
+
+class Conflict(Exception):
+    """The store no longer holds the value the writer saw: nothing was written."""
+
+    def __init__(self, key: str, expected: object, current: object) -> None:
+        self.key = key
+        self.expected = expected
+        self.current = current
+        super().__init__(
+            f"{key} changed meanwhile: it holds {_shown(current)}, not {_shown(expected)}; "
+            "nothing was written"
+        )
+
+
+def _shown(raw: object) -> str:
+    return "no value (the default)" if raw is None else repr(raw)
+
+
+def etag(raw: object) -> str:
+    """A strong entity tag of a raw stored value (its kind and value; absent is one too)."""
+    kind = "absent" if raw is None else type(raw).__name__
+    digest = hashlib.sha256(json.dumps([kind, raw], sort_keys=True).encode("utf-8"))
+    return '"' + digest.hexdigest()[:32] + '"'
+
+
+def same(one: object, other: object) -> bool:
+    """Raw values compare by kind and value: ``1``, ``1.0`` and ``True`` differ."""
+    return type(one) is type(other) and one == other
+
+
+class Editor(Protocol):
+    """The writable side of a store, for operators: the file, etcd and Redis each have one."""
+
+    def read_all(self) -> dict[str, Any]:
+        """Every stored raw value by flag key, read now (not a cached snapshot)."""
+        ...
+
+    def read(self, key: str) -> Any:
+        """One flag's raw stored value, or None."""
+        ...
+
+    def encode(self, value: bool | int | float | str) -> Any:
+        """The raw form this store keeps *value* in (text for etcd and Redis)."""
+        ...
+
+    def change(self, key: str, expected: Any, new: Any, entry: AuditEntry) -> None:
+        """Store *new* (None: delete) if the store holds *expected* (None: nothing), and
+        record *entry* with it, atomically; raise `Conflict` and write nothing otherwise."""
+        ...
+
+    def history(
+        self, key: str | None = None, *, limit: int = 50, before: str | None = None
+    ) -> list[AuditEntry]:
+        """Audit entries, newest first: of one flag or all, older than the id *before*."""
+        ...
+
+    def close(self) -> None: ...
+
+
+__all__ = [
+    "CHANNELS",
+    "AuditEntry",
+    "Channel",
+    "Conflict",
+    "Editor",
+    "etag",
+    "new_entry",
+    "os_user",
+    "same",
+]
