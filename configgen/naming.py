@@ -62,6 +62,7 @@ FLAGS_MODULE_NAMES = frozenset(FLAGS_PUBLIC) | frozenset(
         "logging",
         "math",
         "os",
+        "stat",
         "struct",
         "sys",
         "threading",

@@ -374,3 +374,79 @@ def test_segment_values_of_subclasses_match_their_base_kind(segment_flags: Modul
     assert flags.ones(ctx("k", {"n": Level.ONE})) is True
     assert flags.ones(ctx("k", {"n": ["unhashable"]})) is False
     assert flags.fallbacks() == {("ones", "evaluation-error"): 1}
+
+
+# FileStore reads only regular files, never blocks on one that is not, and caps the size.
+# Each case runs in a child process with a time limit: a regression must fail, not hang.
+
+FILE_STORE_CHILD = """\
+import logging
+import os
+import resource
+import sys
+import time
+
+resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))  # reading /dev/zero: fail fast
+sys.path.insert(0, sys.argv[1])
+from ffapp import configgen_flags as ff
+
+logging.basicConfig(level=logging.WARNING, format="%(message)s")
+path = sys.argv[2]
+case = sys.argv[3]
+if case == "fifo":
+    os.mkfifo(path)
+    store = ff.FileStore(path, settle=0)
+    print(store.get("max_items"), store.errors)
+elif case == "fifo-replaces-a-good-file":
+    with open(path, "w") as file:
+        file.write("max_items = 3\\n")
+    store = ff.FileStore(path, interval=0.01, settle=0)
+    flags = ff.Flags(store)  # watches: the checking thread runs
+    os.remove(path)
+    os.mkfifo(path)
+    time.sleep(0.2)  # the thread meets the FIFO
+    store.reload()
+    store.close()
+    print(flags.max_items(), "many" if store.errors > 1 else store.errors)
+elif case == "dev-zero":
+    os.symlink("/dev/zero", path)
+    store = ff.FileStore(path, settle=0)
+    print(store.get("max_items"), store.errors)
+elif case == "oversized":
+    with open(path, "w") as file:
+        file.write("max_items = 3\\n")
+    store = ff.FileStore(path, settle=0, max_bytes=100)
+    with open(path + ".new", "w") as file:
+        file.write("max_items = 4\\n" + "# padding\\n" * 20)
+    os.replace(path + ".new", path)
+    store.reload()
+    store.reload()
+    print(store.get("max_items"), store.errors)
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="FIFOs and /dev/zero are POSIX")
+@pytest.mark.parametrize(
+    ("case", "served", "errors", "warning"),
+    [
+        ("fifo", "None", "1", "not a regular file"),
+        ("fifo-replaces-a-good-file", "3", "many", "not a regular file"),
+        ("dev-zero", "None", "1", "not a regular file"),
+        ("oversized", "3", "2", "larger than max_bytes=100"),
+    ],
+)
+def test_file_store_reads_only_regular_files_of_bounded_size(
+    flags_package: Path, tmp_path: Path, case: str, served: str, errors: str, warning: str
+) -> None:
+    import subprocess
+
+    path = tmp_path / "overrides.toml"
+    command = [sys.executable, "-c", FILE_STORE_CHILD, str(flags_package.parent), str(path), case]
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=30)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"FileStore blocked on {case}")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [served, errors]
+    lines = result.stderr.splitlines()
+    assert lines == [f"cannot read {path}: {warning}; keeping the last good flag values"]
