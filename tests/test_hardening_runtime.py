@@ -450,3 +450,57 @@ def test_file_store_reads_only_regular_files_of_bounded_size(
     assert result.stdout.split() == [served, errors]
     lines = result.stderr.splitlines()
     assert lines == [f"cannot read {path}: {warning}; keeping the last good flag values"]
+
+
+@pytest.mark.parametrize(
+    ("key", "stored"),
+    [
+        ("discount", 10**400),
+        ("discount", "1e400"),
+        ("discount", "-inf"),
+        ("discount", "nan"),
+        ("discount", float("inf")),
+        ("discount", float("nan")),
+        ("search.new_ranker", 10**400),
+        ("search.new_ranker", "1e400"),
+        ("search.new_ranker", "nan"),
+        ("search.new_ranker", float("nan")),
+        ("max_items", 2**63),
+        ("max_items", -(2**63) - 1),
+        ("max_items", 2**70),
+        ("max_items", 10**400),
+        ("max_items", str(2**70)),
+        ("max_items", "-" + str(2**63 + 1)),
+    ],
+    ids=lambda value: str(value)[:24],
+)
+def test_non_finite_floats_and_ints_beyond_64_bits_from_a_store_fall_back(
+    ff: ModuleType, caplog: pytest.LogCaptureFixture, key: str, stored: object
+) -> None:
+    with caplog.at_level(logging.WARNING):
+        flags = ff.Flags(ff.MemoryStore({key: stored}))
+    if key != "search.new_ranker":  # a percent flag's getter says whether a key is in
+        assert getattr(flags, key)() == ff.DEFAULT_FLAG_VALUES[key]
+    assert flags.fallbacks() == {(key, "wrong-type"): 1}
+    assert [r.getMessage() for r in caplog.records if key in r.getMessage()] != []
+
+
+@pytest.mark.parametrize(
+    ("key", "stored"),
+    [("max_items", 2**63 - 1), ("max_items", -(2**63)), ("max_items", str(-(2**63)))],
+)
+def test_ints_at_the_ends_of_the_64_bit_range_are_served(
+    ff: ModuleType, key: str, stored: object
+) -> None:
+    flags = ff.Flags(ff.MemoryStore({key: stored}))
+    assert flags.max_items() == int(stored)  # type: ignore[call-overload]
+    assert flags.fallbacks() == {}
+
+
+@pytest.mark.parametrize("text", ["discount = 1e400", "discount = -inf", "discount = nan"])
+def test_file_store_non_finite_floats_fall_back(ff: ModuleType, tmp_path: Path, text: str) -> None:
+    path = tmp_path / "overrides.toml"
+    path.write_text(text + "\n", encoding="utf-8")
+    flags = ff.Flags(ff.FileStore(path, settle=0))
+    assert flags.discount() == 0.15
+    assert flags.fallbacks() == {("discount", "wrong-type"): 1}
