@@ -44,15 +44,27 @@ class AuditEntry:
     note: str = ""
 
     def to_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self), ensure_ascii=False, sort_keys=True)
+        """One line of JSON; a value that is not JSON (stored bytes) is kept as its repr."""
+        return json.dumps(
+            dataclasses.asdict(self), ensure_ascii=False, sort_keys=True, default=_jsonable
+        )
 
     @classmethod
     def from_json(cls, text: str | bytes) -> AuditEntry:
+        """The entry `to_json` wrote; ValueError for anything else (wrong JSON, a field missing)."""
         data = json.loads(text)
         if not isinstance(data, dict):
             raise ValueError("an audit entry is a JSON object")
         fields = {field.name for field in dataclasses.fields(cls)}
-        return cls(**{key: value for key, value in data.items() if key in fields})
+        try:
+            return cls(**{key: value for key, value in data.items() if key in fields})
+        except TypeError as exc:  # a required field is missing
+            raise ValueError(f"not an audit entry: {exc}") from None
+
+
+def _jsonable(value: object) -> str:
+    """Stored bytes that are not text (and anything else JSON lacks), shown as their repr."""
+    return repr(value)
 
 
 def new_entry(
@@ -93,6 +105,10 @@ class Conflict(Exception):
             "nothing was written"
         )
 
+    def __reduce__(self) -> tuple[type[Conflict], tuple[str, object, object]]:
+        # picklable (multiprocessing, worker pools) although __init__ takes three arguments
+        return type(self), (self.key, self.expected, self.current)
+
 
 def _shown(raw: object) -> str:
     return "no value (the default)" if raw is None else repr(raw)
@@ -101,13 +117,21 @@ def _shown(raw: object) -> str:
 def etag(raw: object) -> str:
     """A strong entity tag of a raw stored value (its kind and value; absent is one too)."""
     kind = "absent" if raw is None else type(raw).__name__
-    digest = hashlib.sha256(json.dumps([kind, raw], sort_keys=True).encode("utf-8"))
+    shown = json.dumps([kind, raw], sort_keys=True, default=_jsonable)
+    digest = hashlib.sha256(shown.encode("utf-8"))
     return '"' + digest.hexdigest()[:32] + '"'
 
 
 def same(one: object, other: object) -> bool:
-    """Raw values compare by kind and value: ``1``, ``1.0`` and ``True`` differ."""
-    return type(one) is type(other) and one == other
+    """Raw values compare by kind and value: ``1``, ``1.0`` and ``True`` differ.
+
+    A stored NaN is the same as NaN (``nan == nan`` is false, but it is what the store holds).
+    """
+    if type(one) is not type(other):
+        return False
+    if isinstance(one, float) and isinstance(other, float) and one != one and other != other:
+        return True
+    return one == other
 
 
 class Editor(Protocol):
@@ -139,12 +163,64 @@ class Editor(Protocol):
     def close(self) -> None: ...
 
 
+class MemoryEditor:
+    """An `Editor` over a dict, for tests and for apps that keep flags in memory."""
+
+    def __init__(
+        self, values: dict[str, Any] | None = None, *, retention: int = DEFAULT_RETENTION
+    ) -> None:
+        import threading
+
+        self.values: dict[str, Any] = dict(values or {})
+        self.entries: list[AuditEntry] = []
+        self.retention = retention
+        self._lock = threading.Lock()
+
+    def read_all(self) -> dict[str, Any]:
+        with self._lock:
+            return dict(self.values)
+
+    def read(self, key: str) -> Any:
+        with self._lock:
+            return self.values.get(key)
+
+    def encode(self, value: bool | int | float | str) -> Any:
+        return value
+
+    def change(self, key: str, expected: Any, new: Any, entry: AuditEntry) -> None:
+        with self._lock:
+            current = self.values.get(key)
+            if not (current is None and expected is None) and not same(current, expected):
+                raise Conflict(key, expected, current)
+            if new is None:
+                self.values.pop(key, None)
+            else:
+                self.values[key] = new
+            self.entries.append(entry)
+            del self.entries[: -self.retention]
+
+    def history(
+        self, key: str | None = None, *, limit: int = 50, before: str | None = None
+    ) -> list[AuditEntry]:
+        with self._lock:
+            found = [
+                entry
+                for entry in reversed(self.entries)
+                if (key is None or entry.flag == key) and (before is None or entry.id < before)
+            ]
+        return found[:limit]
+
+    def close(self) -> None:
+        pass
+
+
 __all__ = [
     "CHANNELS",
     "AuditEntry",
     "Channel",
     "Conflict",
     "Editor",
+    "MemoryEditor",
     "etag",
     "new_entry",
     "os_user",

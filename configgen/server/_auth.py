@@ -1,0 +1,190 @@
+"""Who is asking: password hashes, API tokens, signed session cookies, CSRF, login limits."""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import functools
+import hashlib
+import hmac
+import json
+import secrets
+import threading
+import time
+from collections import deque
+
+from configgen.server._config import Role, ServerConfig
+
+# scrypt parameters: 16 MiB and about 50 ms per check on a small server
+_N, _R, _P = 2**14, 8, 1
+TOKEN_PREFIX = "cgt_"
+
+
+def hash_password(password: str) -> str:
+    """``scrypt$N$r$p$salt$hash`` (base64): what the config file keeps, never the password."""
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=_N, r=_R, p=_P, dklen=32)
+    return "$".join(["scrypt", str(_N), str(_R), str(_P), _b64(salt), _b64(digest)])
+
+
+def check_password(password: str, stored: str) -> bool:
+    """Whether *password* is the one *stored* was made from (in constant time)."""
+    try:
+        scheme, n, r, p, salt, digest = stored.split("$")
+        if scheme != "scrypt":
+            return False
+        found = hashlib.scrypt(
+            password.encode("utf-8"),
+            salt=_unb64(salt),
+            n=int(n),
+            r=int(r),
+            p=int(p),
+            dklen=len(_unb64(digest)),
+            maxmem=2**27,
+        )
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(found, _unb64(digest))
+
+
+@functools.cache
+def _dummy() -> str:
+    """Checked for unknown users, so that a login takes as long whether the user exists or not."""
+    return hash_password(secrets.token_urlsafe(16))
+
+
+def new_token() -> tuple[str, str]:
+    """A new API token and the hash the config file keeps of it."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    return token, hash_token(token)
+
+
+def hash_token(token: str) -> str:
+    # a token has 256 random bits: a fast hash is as safe as a slow one
+    return "sha256$" + hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+@dataclasses.dataclass(frozen=True)
+class Principal:
+    """Someone the server knows: a user (session or proxy), an API token, a host app's user."""
+
+    name: str
+    role: Role
+    kind: str  # "user", "token", "proxy", "host"
+    csrf: str = ""
+    """The session's CSRF token (sessions only)."""
+
+
+def login(config: ServerConfig, name: str, password: str) -> Principal | None:
+    user = config.user(name)
+    if user is None:
+        check_password(password, _dummy())
+        return None
+    if not check_password(password, user.password):
+        return None
+    return Principal(user.name, user.role, "user", secrets.token_urlsafe(24))
+
+
+def token_principal(config: ServerConfig, token: str) -> Principal | None:
+    digest = hash_token(token)
+    for entry in config.tokens:
+        if hmac.compare_digest(entry.hash, digest):
+            return Principal(entry.name, entry.role, "token")
+    return None
+
+
+# -- sessions: a signed cookie ---------------------------------------------------------------
+
+COOKIE = "configgen_session"
+
+
+def _key(config: ServerConfig) -> bytes:
+    if not config.session_secret:
+        raise RuntimeError("no session secret")
+    return hashlib.sha256(b"configgen-session\0" + config.session_secret.encode()).digest()
+
+
+def make_session(config: ServerConfig, principal: Principal) -> str:
+    body = _b64(
+        json.dumps(
+            {"u": principal.name, "c": principal.csrf, "t": int(time.time())}, separators=(",", ":")
+        ).encode()
+    )
+    signature = _b64(hmac.new(_key(config), body.encode(), hashlib.sha256).digest())
+    return f"{body}.{signature}"
+
+
+def read_session(config: ServerConfig, cookie: str | None) -> Principal | None:
+    """The logged-in user of a session cookie; None if absent, forged, expired or removed.
+
+    The role is read from the config now, so a changed or removed user takes effect at once.
+    """
+    if not cookie or "." not in cookie or not config.session_secret:
+        return None
+    body, signature = cookie.rsplit(".", 1)
+    expected = _b64(hmac.new(_key(config), body.encode(), hashlib.sha256).digest())
+    if not hmac.compare_digest(signature, expected):
+        return None
+    try:
+        data = json.loads(_unb64(body))
+        name, csrf, issued = str(data["u"]), str(data["c"]), float(data["t"])
+    except (ValueError, KeyError, TypeError):
+        return None
+    if time.time() - issued > config.session_hours * 3600:
+        return None
+    user = config.user(name)
+    if user is None:
+        return None
+    return Principal(user.name, user.role, "user", csrf)
+
+
+# -- login attempts --------------------------------------------------------------------------
+
+
+class LoginLimiter:
+    """At most *attempts* failed logins per client address and per user name in *window*
+    seconds; then `retry_after` says how long to wait."""
+
+    def __init__(self, attempts: int = 5, window: float = 60.0) -> None:
+        self.attempts = attempts
+        self.window = window
+        self._failures: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, subject: str, now: float) -> deque[float]:
+        found = self._failures.setdefault(subject, deque())
+        while found and now - found[0] > self.window:
+            found.popleft()
+        return found
+
+    def retry_after(self, address: str, name: str) -> float:
+        """Seconds until another attempt is allowed (0: now)."""
+        now = time.monotonic()
+        with self._lock:
+            waits = [
+                self.window - (now - found[0])
+                for found in (self._recent(f"a:{address}", now), self._recent(f"u:{name}", now))
+                if len(found) >= self.attempts
+            ]
+        return max(waits, default=0.0)
+
+    def failed(self, address: str, name: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            for subject in (f"a:{address}", f"u:{name}"):
+                self._recent(subject, now).append(now)
+            if len(self._failures) > 10_000:  # bounded: drop the idle subjects
+                for subject in [s for s, found in self._failures.items() if not found]:
+                    del self._failures[subject]
+
+    def succeeded(self, address: str, name: str) -> None:
+        with self._lock:
+            self._failures.pop(f"u:{name}", None)

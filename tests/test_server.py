@@ -1,0 +1,281 @@
+"""The operator server in-process: pages, the API, auth, roles, CSRF, CSP, conflicts."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("starlette")
+from starlette.testclient import TestClient
+
+from configgen import audit
+from configgen.server import ServerConfig, Token, User, create_app
+from configgen.server._auth import check_password, hash_password, new_token
+from tests.conftest import DATA
+
+PASSWORDS = {"vera": "viewer-pass-1", "eddie": "editor-pass-1", "ada": "admin-pass-1"}
+ROLES = {"vera": "viewer", "eddie": "editor", "ada": "admin"}
+HASHES = {name: hash_password(password) for name, password in PASSWORDS.items()}
+TOKEN, TOKEN_HASH = new_token()
+VIEW_TOKEN, VIEW_TOKEN_HASH = new_token()
+BASE = "http://testserver"
+
+
+def _config(**overrides: object) -> ServerConfig:
+    settings: dict[str, object] = {
+        "users": tuple(User(n, ROLES[n], HASHES[n]) for n in PASSWORDS),  # type: ignore[arg-type]
+        "tokens": (Token("bot", "editor", TOKEN_HASH), Token("reader", "viewer", VIEW_TOKEN_HASH)),
+        "session_secret": "s" * 32,
+    }
+    settings.update(overrides)
+    return ServerConfig(**settings)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def editor() -> audit.MemoryEditor:
+    return audit.MemoryEditor()
+
+
+@pytest.fixture
+def client(editor: audit.MemoryEditor) -> Iterator[TestClient]:
+    app = create_app(DATA / "everything_flags.toml", editor, _config())
+    with TestClient(app, base_url=BASE) as test_client:
+        yield test_client
+
+
+def _login(client: TestClient, name: str) -> str:
+    response = client.post("/login", data={"name": name, "password": PASSWORDS[name]},
+                           follow_redirects=False)  # fmt: skip
+    assert response.status_code == 303, response.text
+    page = client.get("/").text
+    found = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert found is not None
+    return found.group(1)
+
+
+def _etag(client: TestClient, key: str, **headers: str) -> str:
+    response = client.get(f"/api/v1/flags/{key}", headers=headers)
+    assert response.status_code == 200, response.text
+    return response.headers["etag"]
+
+
+def test_passwords_and_tokens_are_kept_as_hashes() -> None:
+    stored = hash_password("hunter2")
+    assert "hunter2" not in stored and stored.startswith("scrypt$")
+    assert check_password("hunter2", stored) and not check_password("hunter3", stored)
+    token, digest = new_token()
+    assert token not in digest and digest.startswith("sha256$")
+    assert "hunter2" not in repr(User("u", "viewer", stored)) and stored not in repr(
+        User("u", "viewer", stored)
+    )
+
+
+def test_every_page_needs_a_login_by_default(client: TestClient) -> None:
+    for path in ("/", "/flags/new_checkout", "/audit", "/evaluate"):
+        response = client.get(path, follow_redirects=False)
+        assert response.status_code == 303 and "/login" in response.headers["location"]
+    assert client.get("/api/v1/flags").status_code == 401
+    assert client.get("/api/v1/flags").headers["www-authenticate"] == "Bearer"
+
+
+def test_an_editor_changes_a_flag_with_a_confirmation_and_an_audit_entry(
+    client: TestClient, editor: audit.MemoryEditor
+) -> None:
+    csrf = _login(client, "eddie")
+    page = client.get("/flags/max_items").text
+    expected = re.search(r'name="expected" value="([^"]+)"', page)
+    assert expected is not None
+    form = {"csrf": csrf, "expected": html.unescape(expected.group(1)), "action": "set",
+            "value": "75"}  # fmt: skip
+    confirm = client.post("/flags/max_items/preview", data=form)
+    assert confirm.status_code == 200
+    assert re.search(r'class="old">50 \(default\)</span>\s*→\s*<span class="new">75<', confirm.text)
+    assert editor.read("max_items") is None  # a preview writes nothing
+    done = client.post("/flags/max_items", data={**form, "note": "more for the sale"},
+                       follow_redirects=False)  # fmt: skip
+    assert done.status_code == 303
+    assert editor.read("max_items") == 75
+    (entry,) = editor.history("max_items")
+    assert (entry.actor, entry.channel, entry.old, entry.new, entry.note) == (
+        "eddie",
+        "ui",
+        None,
+        75,
+        "more for the sale",
+    )
+    assert "more for the sale" in client.get("/flags/max_items").text
+
+
+def test_a_viewer_cannot_change_anything(client: TestClient, editor: audit.MemoryEditor) -> None:
+    csrf = _login(client, "vera")
+    assert "Change…" not in client.get("/").text
+    form = {"csrf": csrf, "expected": audit.etag(None), "action": "set", "value": "true"}
+    assert client.post("/flags/new_checkout/preview", data=form).status_code == 403
+    assert client.post("/flags/new_checkout", data=form).status_code == 403
+    headers = {"authorization": f"Bearer {VIEW_TOKEN}", "if-match": "*"}
+    assert client.put("/api/v1/flags/new_checkout", json={"value": True},
+                      headers=headers).status_code == 403  # fmt: skip
+    assert editor.read_all() == {}
+
+
+def test_a_stale_page_is_refused(client: TestClient, editor: audit.MemoryEditor) -> None:
+    csrf = _login(client, "eddie")
+    stale = audit.etag(None)
+    editor.change("ui.theme", None, "dark", audit.new_entry(actor="x", channel="cli",
+                  flag="ui.theme", old=None, new="dark"))  # fmt: skip
+    form = {"csrf": csrf, "expected": stale, "action": "set", "value": "light", "note": ""}
+    response = client.post("/flags/ui.theme", data=form)
+    assert response.status_code == 409
+    assert "changed meanwhile" in response.text and "dark" in response.text
+    assert editor.read("ui.theme") == "dark" and len(editor.history()) == 1
+
+
+def test_csrf_token_and_origin_are_required(client: TestClient, editor: audit.MemoryEditor) -> None:
+    csrf = _login(client, "eddie")
+    form = {"expected": audit.etag(None), "action": "set", "value": "true"}
+    assert client.post("/flags/new_checkout", data=form).status_code == 403
+    assert client.post("/flags/new_checkout", data={**form, "csrf": "forged"}).status_code == 403
+    foreign = client.post("/flags/new_checkout", data={**form, "csrf": csrf},
+                          headers={"origin": "https://evil.example"})  # fmt: skip
+    assert foreign.status_code == 403
+    cross = client.post("/flags/new_checkout", data={**form, "csrf": csrf},
+                        headers={"sec-fetch-site": "cross-site"})  # fmt: skip
+    assert cross.status_code == 403
+    assert editor.read_all() == {}
+    ok = client.post("/flags/new_checkout", data={**form, "csrf": csrf}, headers={"origin": BASE},
+                     follow_redirects=False)  # fmt: skip
+    assert ok.status_code == 303 and editor.read("new_checkout") is True
+
+
+def test_no_change_through_get(client: TestClient, editor: audit.MemoryEditor) -> None:
+    _login(client, "eddie")
+    for path in ("/flags/new_checkout?value=true&action=set", "/flags/new_checkout/preview"):
+        client.get(path)
+    assert editor.read_all() == {}
+
+
+def test_every_response_carries_a_strict_csp(client: TestClient) -> None:
+    for path in ("/login", "/api/v1/flags", "/static/app.css"):
+        headers = client.get(path).headers
+        assert "default-src 'none'" in headers["content-security-policy"]
+        assert "script-src 'self'" in headers["content-security-policy"]
+        assert headers["x-frame-options"] == "DENY"
+
+
+def test_descriptions_and_values_are_escaped(tmp_path: Path, editor: audit.MemoryEditor) -> None:
+    flags = tmp_path / "flags.toml"
+    flags.write_text('[flags.x]\ntype = "string"\ndefault = "<b>bold</b>"\n'
+                     'description = "<script>alert(1)</script>"\n')  # fmt: skip
+    editor.values["x"] = "<img src=x onerror=alert(2)>"
+    with TestClient(create_app(flags, editor, _config()), base_url=BASE) as client:
+        _login(client, "vera")
+        page = client.get("/").text + client.get("/flags/x").text
+    assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<img src=x" not in page and "<b>bold" not in page
+
+
+def test_api_statuses(client: TestClient, editor: audit.MemoryEditor) -> None:
+    auth = {"authorization": f"Bearer {TOKEN}"}
+    assert client.get("/api/v1/flags", headers={"authorization": "Bearer nope"}).status_code == 401
+    assert client.get("/api/v1/flags/nope", headers=auth).status_code == 404
+    tag = _etag(client, "max_items", **auth)
+    put = client.put("/api/v1/flags/max_items", json={"value": 7}, headers=auth)
+    assert put.status_code == 428
+    bad = client.put("/api/v1/flags/max_items", json={"value": "seven"},
+                     headers={**auth, "if-match": tag})  # fmt: skip
+    assert bad.status_code == 422 and "max_items" in bad.json()["error"]
+    good = client.put("/api/v1/flags/max_items", json={"value": 7, "note": "why"},
+                      headers={**auth, "if-match": tag})  # fmt: skip
+    assert good.status_code == 200 and good.json()["value"] == 7
+    stale = client.put("/api/v1/flags/max_items", json={"value": 8},
+                       headers={**auth, "if-match": tag})  # fmt: skip
+    assert stale.status_code == 412 and stale.json()["current"]["value"] == 7
+    assert editor.read("max_items") == 7
+    gone = client.delete(
+        "/api/v1/flags/max_items", headers={**auth, "if-match": good.headers["etag"]}
+    )
+    assert gone.status_code == 200 and gone.json()["source"] == "default"
+    history = client.get("/api/v1/audit?flag=max_items", headers=auth).json()["entries"]
+    assert [(e["old"], e["new"], e["actor"], e["channel"]) for e in history] == [
+        (7, None, "bot", "api"),
+        (None, 7, "bot", "api"),
+    ]
+
+
+def test_the_api_with_a_session_needs_the_csrf_header(
+    client: TestClient, editor: audit.MemoryEditor
+) -> None:
+    csrf = _login(client, "eddie")
+    tag = _etag(client, "kill_switch")
+    refused = client.put(
+        "/api/v1/flags/kill_switch", json={"value": False}, headers={"if-match": tag}
+    )
+    assert refused.status_code == 403
+    done = client.put("/api/v1/flags/kill_switch", json={"value": False},
+                      headers={"if-match": tag, "x-csrf-token": csrf})  # fmt: skip
+    assert done.status_code == 200 and editor.read("kill_switch") is False
+
+
+def test_logins_are_rate_limited(client: TestClient) -> None:
+    for _ in range(5):
+        response = client.post("/login", data={"name": "eddie", "password": "wrong"})
+        assert response.status_code == 401
+    limited = client.post("/login", data={"name": "eddie", "password": PASSWORDS["eddie"]})
+    assert limited.status_code == 429 and int(limited.headers["retry-after"]) > 0
+
+
+def test_the_session_cookie_is_httponly_and_samesite(client: TestClient) -> None:
+    response = client.post("/login", data={"name": "vera", "password": PASSWORDS["vera"]},
+                           follow_redirects=False)  # fmt: skip
+    cookie = response.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=lax" in cookie
+    assert "viewer-pass-1" not in cookie
+
+
+def test_a_forged_session_is_nobody(client: TestClient) -> None:
+    client.cookies.set("configgen_session", "eyJ1IjoiYWRhIiwiYyI6IngiLCJ0IjoxfQ.forged")
+    assert client.get("/api/v1/flags").status_code == 401
+
+
+def test_the_evaluate_panel_says_why(client: TestClient) -> None:
+    _login(client, "vera")
+    page = client.get(
+        "/evaluate", params={"targeting_key": "zed", "attributes": 'country = "FR"'}
+    ).text
+    assert "in segment &#39;eu&#39; (country = &#39;FR&#39;)" in page
+
+
+def test_proxy_mode_believes_only_the_proxy(editor: audit.MemoryEditor) -> None:
+    import ipaddress
+
+    from configgen.server import Proxy
+
+    proxy = Proxy("X-User", "X-Role", "viewer", (ipaddress.ip_network("10.0.0.0/8"),))
+    app = create_app(DATA / "everything_flags.toml", editor, _config(proxy=proxy))
+    with TestClient(app, base_url=BASE) as client:  # the test client's address is "testclient"
+        assert client.get("/api/v1/flags", headers={"x-user": "mallory"}).status_code == 403
+    with TestClient(app, base_url=BASE, client=("10.1.2.3", 5000)) as client:
+        assert client.get("/api/v1/flags", headers={"x-user": "pat"}).status_code == 200
+        refused = client.get("/api/v1/flags", headers={"x-user": "pat", "x-role": "root"})
+        assert refused.status_code == 403
+        page = client.get("/", headers={"x-user": "pat", "x-role": "editor"}).text
+        assert "pat" in page and "Change…" in page
+
+
+def test_a_host_app_user(editor: audit.MemoryEditor) -> None:
+    app = create_app(DATA / "everything_flags.toml", editor, _config(),
+                     user=lambda request: ("host-user", "editor"))  # fmt: skip
+    with TestClient(app, base_url=BASE) as client:
+        page = client.get("/").text
+        assert "host-user" in page
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page)
+        assert csrf is not None
+        form = {"csrf": csrf.group(1), "expected": audit.etag(None), "action": "set", "value": "on"}
+        assert (
+            client.post("/flags/new_checkout", data=form, follow_redirects=False).status_code == 303
+        )
+    assert editor.history()[0].actor == "host-user"
