@@ -9,16 +9,18 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from configgen import __version__
-from configgen.commands import check, diff, flags, generate, init, validate, watch
+from configgen.commands import check, diff, flags, generate, init, serve, validate, watch
 from configgen.diagnostics import print_diagnostics
 from configgen.settings import ProjectNotFoundError, SettingsError, find_project, locate_project
 
 COMMANDS = {
+    "auth": serve.auth,
     "check": check.run,
     "diff": diff.run,
     "flags": flags.run,
     "generate": generate.run,
     "init": init.run,
+    "serve": serve.serve,
     "validate": validate.run,
     "watch": watch.run,
 }
@@ -72,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands.add_parser("diff", parents=[common], help="show what 'generate' would change")
     flags.add_parser(commands, common)
+    serve.add_parsers(commands, common)
     commands.add_parser(
         "watch", parents=[common], help="regenerate on every change of the inputs (Ctrl-C stops)"
     )
@@ -83,8 +86,8 @@ def _find_project(args: argparse.Namespace) -> None:
     if args.project is not None:
         return
     here = Path.cwd()
-    if args.command == "init":
-        args.project = Path(".")  # init starts a project here; it never walks up
+    if args.command in ("init", "auth"):
+        args.project = Path(".")  # init starts a project here; auth needs none
     elif args.command == "validate" and args.files:
         args.project = find_project(here) or here  # only for the env-prefix, when there is one
     else:
