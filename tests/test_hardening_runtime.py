@@ -504,3 +504,49 @@ def test_file_store_non_finite_floats_fall_back(ff: ModuleType, tmp_path: Path, 
     flags = ff.Flags(ff.FileStore(path, settle=0))
     assert flags.discount() == 0.15
     assert flags.fallbacks() == {("discount", "wrong-type"): 1}
+
+
+SHOWN_CONFIG = """\
+count = 1
+name = "abc"         # validate: pattern=[a-z]{1,3}
+pin = 1234           # sensitive
+"""
+
+
+def test_loader_messages_cut_long_values(generated: Callable[..., ModuleType]) -> None:
+    module = generated(SHOWN_CONFIG, "APP_")
+    long = "x" * 1_000_000
+    env = {"APP_COUNT": long, "APP_NAME": "A" * 5000, "APP_PIN": long}
+    with pytest.raises(module.ConfigError) as info:
+        module.load_config(env=env)
+    count, name, pin = info.value.problems
+    assert count.message == f"expected int, got '{'x' * 200}…' (1000000 characters)"
+    assert name.message == f"'{'A' * 200}…' (5000 characters) does not match pattern=[a-z]{{1,3}}"
+    assert pin.message == "expected int, got '***'"
+    assert len(str(info.value)) < 1000
+    (problem,) = _problems(module, env={"APP_COUNT": "x" * 200})
+    assert problem.endswith(f"got '{'x' * 200}' (environment variable APP_COUNT)")  # not cut
+
+
+def test_flag_warnings_cut_long_values(ff: ModuleType, caplog: pytest.LogCaptureFixture) -> None:
+    class Failing:
+        def get(self, key: str) -> object | None:
+            raise ValueError("y" * 1_000_000)
+
+        def watch(self, callback: Callable[[], object]) -> None:
+            pass
+
+    values = {"max_items": "x" * 1_000_000, "greeting": ["z" * 1_000_000]}
+    store = ff.CompositeStore(Failing(), ff.MemoryStore(values))
+    with caplog.at_level(logging.WARNING):
+        flags = ff.Flags(store)
+    assert (flags.max_items(), flags.greeting()) == (50, 'Hello, "friend"')
+    messages = [r.getMessage() for r in caplog.records]
+    assert max(len(message) for message in messages) < 1000, [m[:300] for m in messages]
+    text = "\n".join(messages)
+    assert f"the stored value '{'x' * 200}…' (1000000 characters) is not an int" in text
+    assert f"the stored value ['{'z' * 198}… (1000004 characters) is not a string" in text
+    assert (
+        f"failed: ValueError('{'y' * 188}… (1000014 characters) (ValueError); trying the next"
+        in text
+    )
