@@ -279,3 +279,45 @@ def test_a_host_app_user(editor: audit.MemoryEditor) -> None:
             client.post("/flags/new_checkout", data=form, follow_redirects=False).status_code == 303
         )
     assert editor.history()[0].actor == "host-user"
+
+
+def test_mounted_in_a_starlette_app(editor: audit.MemoryEditor) -> None:
+    from starlette.applications import Starlette
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Mount, Route
+
+    host = Starlette(routes=[
+        Route("/", lambda request: PlainTextResponse("host")),
+        Mount("/ops/flags", app=create_app(DATA / "everything_flags.toml", editor, _config())),
+    ])  # fmt: skip
+    with TestClient(host, base_url=BASE) as client:
+        first = client.get("/ops/flags/", follow_redirects=False)
+        assert first.status_code == 303 and first.headers["location"].startswith(
+            f"{BASE}/ops/flags/login"
+        )
+        response = client.post("/ops/flags/login", data={"name": "eddie",
+                               "password": PASSWORDS["eddie"]}, follow_redirects=False)  # fmt: skip
+        assert "path=/ops/flags" in response.headers["set-cookie"].lower()
+        page = client.get("/ops/flags/").text
+        assert 'href="http://testserver/ops/flags/static/app.css"' in page
+        assert 'action="http://testserver/ops/flags/flags/max_items/preview"' in page
+        assert client.get("/").text == "host"
+
+
+def test_mounted_in_a_flask_app_through_a2wsgi(editor: audit.MemoryEditor) -> None:
+    flask = pytest.importorskip("flask")
+    a2wsgi = pytest.importorskip("a2wsgi")
+    from werkzeug.middleware.dispatcher import DispatcherMiddleware
+
+    host = flask.Flask("host")
+    host.route("/")(lambda: "host")
+    operator = create_app(DATA / "everything_flags.toml", editor, _config(anonymous_viewers=True))
+    host.wsgi_app = DispatcherMiddleware(  # type: ignore[method-assign]
+        host.wsgi_app, {"/flags": a2wsgi.ASGIMiddleware(operator)}
+    )
+    client = host.test_client()
+    assert client.get("/").text == "host"
+    listing = client.get("/flags/api/v1/flags")
+    assert listing.status_code == 200
+    assert {flag["key"] for flag in listing.json["flags"]} >= {"new_checkout", "ui.theme"}
+    assert "/flags/static/app.css" in client.get("/flags/").text
