@@ -550,3 +550,97 @@ def test_flag_warnings_cut_long_values(ff: ModuleType, caplog: pytest.LogCapture
         f"failed: ValueError('{'y' * 188}… (1000014 characters) (ValueError); trying the next"
         in text
     )
+
+
+RANGE_CONFIG = """\
+count = 1
+ratio = 0.5
+name = "a"
+tags = ["a"]
+nums = [1]
+secret = 1           # sensitive
+
+[limits]             # map
+a = 1
+
+[labels]             # map
+team = "core"
+"""
+BEYOND = str(2**70)
+
+
+@pytest.fixture
+def ranged(generated: Callable[..., ModuleType]) -> ModuleType:
+    return generated(RANGE_CONFIG, "APP_")
+
+
+@pytest.mark.parametrize(
+    ("variable", "text"),
+    [
+        ("APP_COUNT", BEYOND),
+        ("APP_COUNT", str(2**63)),
+        ("APP_COUNT", str(-(2**63) - 1)),
+        ("APP_NUMS", f"[1, {BEYOND}]"),
+        ("APP_NUMS", f"1, {BEYOND}"),
+        ("APP_LIMITS", f"{{a = {BEYOND}}}"),
+        ("APP_SECRET", BEYOND),
+    ],
+)
+def test_loader_ints_beyond_64_bits_from_the_environment_are_problems(
+    ranged: ModuleType, variable: str, text: str
+) -> None:
+    (problem,) = _problems(ranged, env={variable: text})
+    assert problem.endswith(f" (an integer beyond 64 bits) (environment variable {variable})")
+    assert (BEYOND in problem) is (variable != "APP_SECRET" and BEYOND in text)
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        f"count = {BEYOND}",
+        f"count = -{BEYOND}",
+        f"ratio = {BEYOND}",  # an int where a float is expected
+        f"ratio = {10**400}",  # raised OverflowError
+        f"nums = [1, {BEYOND}]",
+        f"[limits]\na = {BEYOND}",
+    ],
+)
+def test_loader_ints_beyond_64_bits_from_a_file_are_problems(
+    ranged: ModuleType, tmp_path: Path, document: str
+) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(document + "\n", encoding="utf-8")
+    (problem,) = _problems(ranged, path)
+    assert problem.endswith(f" (an integer beyond 64 bits) ({path}:1)")  # a map: its header
+
+
+def test_loader_ints_at_the_ends_of_the_64_bit_range_load(ranged: ModuleType) -> None:
+    env = {"APP_COUNT": str(2**63 - 1), "APP_NUMS": f"[{-(2**63)}]", "APP_RATIO": str(2**63)}
+    config = ranged.load_config(env=env)
+    assert (config.count, config.nums, config.ratio) == (2**63 - 1, (-(2**63),), 2.0**63)
+
+
+@pytest.mark.parametrize(
+    ("variable", "text"),
+    [
+        ("APP_NAME", "a\udcffb"),
+        ("APP_TAGS", "a, b\udcff"),
+        ("APP_TAGS", '["a", "b\udcff"]'),
+        ("APP_LABELS", '{team = "b\udcff"}'),
+        ("APP_LABELS", '{"b\udcff" = "team"}'),
+    ],
+)
+def test_loader_strings_that_are_not_utf8_are_problems(
+    ranged: ModuleType, variable: str, text: str
+) -> None:
+    (problem,) = _problems(ranged, env={variable: text})
+    assert problem.endswith(
+        f" (a string that is not valid UTF-8) (environment variable {variable})"
+    )
+    assert "\\udcff" in problem
+    problem.encode("utf-8")  # the message itself can be printed
+
+
+def test_loader_accepts_non_ascii_strings(ranged: ModuleType) -> None:
+    config = ranged.load_config(env={"APP_NAME": "héllo ✓", "APP_LABELS": '{"é" = "ü"}'})
+    assert (config.name, dict(config.labels)) == ("héllo ✓", {"é": "ü"})
