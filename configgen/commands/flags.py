@@ -1,15 +1,20 @@
-"""``configgen flags list|get|set|delete --store URL``: flag values in etcd or Redis."""
+"""``configgen flags list|get|set|delete|history --store URL``: flag values in etcd, Redis or a
+local overrides file; changes are compare-and-set and recorded in the store's audit log."""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import sys
+from typing import Any
 
+from configgen import values
+from configgen.audit import DEFAULT_RETENTION, Conflict, Editor, new_entry, os_user
 from configgen.diagnostics import did_you_mean, print_diagnostics
 from configgen.flags_reader import read_flags
 from configgen.model import Flag
 from configgen.settings import load_settings
+from configgen.values import Value
 
 _TRUE = ("true", "1", "yes", "on")
 _FALSE = ("false", "0", "no", "off")
@@ -47,24 +52,51 @@ def check_value(flag: Flag, text: str) -> str:
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser],
                common: argparse.ArgumentParser) -> None:  # fmt: skip
-    parser = commands.add_parser("flags", help="read and change flag values in etcd or Redis")
+    parser = commands.add_parser(
+        "flags", help="read and change flag values in etcd, Redis or an overrides file"
+    )
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     store = argparse.ArgumentParser(add_help=False)
     store.add_argument("--store", required=True, metavar="URL",
-                       help="etcd://HOST:PORT/SERVICE or redis://HOST:PORT/DB")  # fmt: skip
+                       help="etcd://HOST:PORT/SERVICE, redis://HOST:PORT/DB or file://PATH "
+                       "(a TOML overrides file; a relative PATH is from the current folder)")  # fmt: skip
     store.add_argument("--service", help="the service's name in Redis (default: the project's)")
     store.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for the store")
     parents = [common, store]
+    write = argparse.ArgumentParser(add_help=False)
+    write.add_argument("--note", default="", metavar="TEXT", help="why, for the audit log")
+    expect = write.add_mutually_exclusive_group()
+    expect.add_argument("--expect", metavar="VALUE",
+                        help="the value you believe is stored: if the store holds another, "
+                        "nothing is written and the command fails")  # fmt: skip
+    expect.add_argument("--expect-default", action="store_true",
+                        help="you believe no value is stored (the flag gives its default)")  # fmt: skip
+    write.add_argument("--retention", type=_positive, default=None, metavar="N",
+                       help=f"audit entries the store keeps (default {DEFAULT_RETENTION})")  # fmt: skip
     actions.add_parser("list", parents=parents, help="every flag, its type and stored value")
     sub = actions.add_parser("get", parents=parents, help="one flag's value")
     sub.add_argument("key")
     sub = actions.add_parser(
-        "set", parents=parents, help="store a value, checked against flags.toml"
+        "set", parents=[*parents, write], help="store a value, checked against flags.toml"
     )
     sub.add_argument("key")
     sub.add_argument("value")
-    sub = actions.add_parser("delete", parents=parents, help="remove a stored value")
+    sub = actions.add_parser("delete", parents=[*parents, write], help="remove a stored value")
     sub.add_argument("key")
+    sub = actions.add_parser("history", parents=parents, help="the audit log, newest first")
+    sub.add_argument("key", nargs="?", help="only this flag's changes")
+    sub.add_argument("--limit", type=_positive, default=50, metavar="N",
+                     help="at most N entries (default 50)")  # fmt: skip
+
+
+def _positive(text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
+    return number
 
 
 def run(args: argparse.Namespace) -> int:
@@ -78,14 +110,14 @@ def run(args: argparse.Namespace) -> int:
         return 1
     flags = {flag.key: flag for flag in schema.flags()}
     key: str = getattr(args, "key", None) or ""
-    if key and key not in flags:
+    if key and key not in flags and args.action != "history":  # history outlives a flag
         hint = did_you_mean(key, flags)
         print(f"configgen: no flag {key!r} in {schema.source}{hint}", file=sys.stderr)
         return 1
-    stored_text = None
+    typed: Value | None = None
     if args.action == "set":
         try:
-            stored_text = check_value(flags[key], args.value)
+            typed = values.from_text(flags[key], check_value(flags[key], args.value))
         except ValueError as exc:
             print(f"configgen: {exc}", file=sys.stderr)
             return 1
@@ -96,58 +128,143 @@ def run(args: argparse.Namespace) -> int:
     level = key_logger.level
     key_logger.setLevel(logging.ERROR)
     try:
-        return _with_store(args, flags, key, stored_text, service)
+        return _with_editor(args, flags, key, typed, service)
     finally:
         key_logger.setLevel(level)
 
 
-def _with_store(
-    args: argparse.Namespace, flags: dict[str, Flag], key: str, stored_text: str | None,
+def _with_editor(
+    args: argparse.Namespace, flags: dict[str, Flag], key: str, typed: Value | None,
     service: str,
 ) -> int:  # fmt: skip
-    from configgen.stores import open_store
+    from configgen.stores import open_editor
 
     try:
-        store = open_store(args.store, service=service, known=flags)
+        editor = open_editor(args.store, service=service, timeout=args.timeout,
+                             retention=getattr(args, "retention", None))  # fmt: skip
     except (ValueError, ImportError) as exc:
         print(f"configgen: {exc}", file=sys.stderr)
         return 2 if isinstance(exc, ValueError) else 1
     try:
-        if args.action == "set":
-            store.set(key, stored_text)
-            print(f"{key} = {stored_text}")
-            return 0
-        if args.action == "delete":
-            store.delete(key)
-            print(f"{key}: deleted (now its default {flags[key].default!r})")
-            return 0
-        if not store.wait_synced(args.timeout):
-            print(
-                f"configgen: {args.store} did not answer within {args.timeout:g} s", file=sys.stderr
-            )
-            return 1
-        values, unreadable = store.values(), store.unreadable()
-        status = 0
-        for flag in flags.values() if args.action == "list" else [flags[key]]:
-            stored = values.get(flag.key)
-            shown = stored if stored is not None else f"(default {flag.default!r})"
-            problem = unreadable.get(flag.key)
-            if problem is not None:  # services skip such a value: the flag gives its default
-                print(f"configgen: {flag.key}: {problem}; services serve the default "
-                      f"{flag.default!r} instead", file=sys.stderr)  # fmt: skip
-                shown, status = f"(unreadable: default {flag.default!r})", 1
-            if args.action == "list":
-                print(f"{flag.key}\t{flag.kind}\t{shown}")
-            elif problem is None:
-                print(shown)
-        if args.action == "list":  # keys whose very name is not text: no flag can be meant
-            for name, problem in sorted(unreadable.items()):
-                if name not in flags:
-                    print(f"configgen: key {name}: {problem}; skipped", file=sys.stderr)
-                    status = 1
-        return status
+        if args.action in ("set", "delete"):
+            return _change(args, editor, flags[key], typed)
+        if args.action == "history":
+            return _history(args, editor, flags, key or None)
+        return _show(args, editor, flags, key)
     except Exception as exc:
         print(f"configgen: {args.store}: {exc}", file=sys.stderr)
         return 1
     finally:
-        store.close()
+        editor.close()
+
+
+def _change(args: argparse.Namespace, editor: Editor, flag: Flag, typed: Value | None) -> int:
+    """Compare-and-set one flag, with an audit entry; nothing is written on a conflict."""
+    current = editor.read(flag.key)
+    believed = _believed(args, flag, current)
+    if believed is not None:
+        print(f"configgen: {flag.key}: the store holds {_stored(current)}, not {believed}; "
+              "nothing was written", file=sys.stderr)  # fmt: skip
+        return 1
+    new = None if typed is None else editor.encode(typed)
+    if new is None and current is None:
+        print(f"{flag.key}: no stored value (its default {flag.default!r} applies); "
+              "nothing to delete")  # fmt: skip
+        return 0
+    entry = new_entry(actor=os_user(), channel="cli", flag=flag.key, old=current, new=new,
+                      note=args.note)  # fmt: skip
+    try:
+        editor.change(flag.key, current, new, entry)
+    except Conflict as exc:
+        print(f"configgen: {flag.key}: the store holds {_stored(exc.current)}, not "
+              f"{_stored(current)} any more (changed meanwhile); nothing was written",
+              file=sys.stderr)  # fmt: skip
+        return 1
+    if new is None:
+        print(f"{flag.key}: deleted (now its default {flag.default!r})")
+    else:
+        print(f"{flag.key} = {_text(new)}")
+    return 0
+
+
+def _believed(args: argparse.Namespace, flag: Flag, current: object) -> str | None:
+    """What the operator said is stored, when the store holds something else; else None."""
+    if args.expect_default:
+        return None if current is None else "no value (--expect-default)"
+    if args.expect is None:
+        return None
+    shown = f"{args.expect!r} (--expect)"
+    if current is None or isinstance(current, bytes):
+        return shown
+    if args.expect == _text(current):
+        return None
+    try:  # the same value typed another way: "yes" for true, "1.50" for 1.5
+        if _same_value(values.from_text(flag, args.expect), values.from_stored(flag, current)):
+            return None
+    except ValueError:
+        pass
+    return shown
+
+
+def _same_value(one: Value, other: Value) -> bool:
+    return one == other and isinstance(one, bool) == isinstance(other, bool)
+
+
+def _history(
+    args: argparse.Namespace, editor: Editor, flags: dict[str, Flag], key: str | None
+) -> int:
+    entries = editor.history(key, limit=args.limit)
+    if key is not None and key not in flags and not entries:
+        hint = did_you_mean(key, flags)
+        print(f"configgen: no flag {key!r} in flags.toml and no changes of it{hint}",
+              file=sys.stderr)  # fmt: skip
+        return 1
+    for entry in entries:
+        change = f"{_logged(entry.old)} -> {_logged(entry.new)}"
+        line = f"{entry.time}\t{entry.actor}\t{entry.channel}\t{entry.flag}\t{change}"
+        print(f"{line}\t{entry.note}" if entry.note else line)
+    return 0
+
+
+def _show(args: argparse.Namespace, editor: Any, flags: dict[str, Flag], key: str) -> int:
+    """``list`` and ``get``: what the services read now."""
+    stored_values = editor.read_all()
+    unreadable: dict[str, str] = editor.unreadable() if hasattr(editor, "unreadable") else {}
+    status = 0
+    for flag in flags.values() if args.action == "list" else [flags[key]]:
+        stored = stored_values.get(flag.key)
+        shown = _text(stored) if stored is not None else f"(default {flag.default!r})"
+        problem = unreadable.get(flag.key)
+        if problem is not None:  # services skip such a value: the flag gives its default
+            print(f"configgen: {flag.key}: {problem}; services serve the default "
+                  f"{flag.default!r} instead", file=sys.stderr)  # fmt: skip
+            shown, status = f"(unreadable: default {flag.default!r})", 1
+        if args.action == "list":
+            print(f"{flag.key}\t{flag.kind}\t{shown}")
+        elif problem is None:
+            print(shown)
+    if args.action == "list":  # keys whose very name is not text: no flag can be meant
+        for name, problem in sorted(unreadable.items()):
+            if name not in flags:
+                print(f"configgen: key {name}: {problem}; skipped", file=sys.stderr)
+                status = 1
+    return status
+
+
+def _text(raw: object) -> str:
+    """A stored value as ``flags get`` prints it and ``--expect`` takes it."""
+    if isinstance(raw, (bool, int, float, str)):
+        return values.to_text(raw)
+    return repr(raw)
+
+
+def _stored(raw: object) -> str:
+    """A stored value in a message: quoted, or "no value" for none."""
+    if raw is None:
+        return "no value (the default applies)"
+    return repr(_text(raw)) if not isinstance(raw, bytes) else f"bytes that are not UTF-8 {raw!r}"
+
+
+def _logged(raw: object) -> str:
+    """An audit entry's value: its text, ``(default)`` for none."""
+    return "(default)" if raw is None else _text(raw)

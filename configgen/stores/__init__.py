@@ -2,7 +2,8 @@
 
 Each satisfies the generated ``FlagStore`` protocol (``get`` and ``watch``): getters read a
 local snapshot, and a background thread keeps it current, reconnecting and resyncing after
-any outage. Their clients are optional dependencies, imported when a store is created:
+any outage. Operators change values through an editor (``open_editor(url)``: `FileEditor`,
+`EtcdEditor`, `RedisEditor`): compare-and-set, with an audit entry in the same store. Their clients are optional dependencies, imported when a store is created:
 ``pip install 'python-configgen[etcd]'`` or ``'python-configgen[redis]'``.
 """
 
@@ -11,10 +12,20 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from configgen.stores._editors import EtcdEditor, FileEditor, RedisEditor, open_editor
     from configgen.stores._etcd import EtcdStore
     from configgen.stores._redis import RedisStore
 
-__all__ = ["EtcdStore", "RedisStore", "encode_value", "open_store"]
+__all__ = [
+    "EtcdEditor",
+    "EtcdStore",
+    "FileEditor",
+    "RedisEditor",
+    "RedisStore",
+    "encode_value",
+    "open_editor",
+    "open_store",
+]
 
 
 def __getattr__(name: str) -> Any:
@@ -26,6 +37,10 @@ def __getattr__(name: str) -> Any:
         from configgen.stores._redis import RedisStore
 
         return RedisStore
+    if name in ("EtcdEditor", "FileEditor", "RedisEditor", "open_editor"):
+        from configgen.stores import _editors
+
+        return getattr(_editors, name)
     if name in ("encode_value", "open_store"):
         from configgen.stores import _common
 
