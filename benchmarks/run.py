@@ -1,7 +1,7 @@
 """ConfigGen benchmarks. Every figure is printed beside a baseline measured in the same run.
 
 python benchmarks/run.py            # everything
-python benchmarks/run.py load gen   # some of it: load, import, gen
+python benchmarks/run.py load gen   # some of it: load, import, gen, flags, build, stores, server
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import timeit
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -515,6 +516,213 @@ def bench_stores(tmp: Path) -> None:
             server.stop()
 
 
+SERVE_WATCHER = """
+import sys, time
+from configgen.stores import open_store
+store = open_store(sys.argv[1], service="bench")
+store.wait_synced(10)
+seen = {}
+def changed():
+    value = store.get("f0000")
+    if value is not None and value not in seen:
+        seen[value] = time.time()
+store.watch(changed)
+print("ready", flush=True)
+sys.stdin.readline()
+store.close()
+for value, at in seen.items():
+    print(value, at)
+"""
+
+BASELINE_APP = """
+import json, sys
+from starlette.applications import Starlette
+from starlette.responses import Response
+from starlette.routing import Route
+import uvicorn
+body = open(sys.argv[1], "rb").read()
+async def page(request):
+    return Response(body, media_type=sys.argv[2])
+uvicorn.run(Starlette(routes=[Route("/", page)]), host="127.0.0.1", port=int(sys.argv[3]),
+            log_level="warning")
+"""
+
+
+def _wait_http(url: str, timeout: float = 30.0) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            httpx.get(url, timeout=1.0)
+            return
+        except httpx.HTTPError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+def _percentiles(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    return ordered[len(ordered) // 2], ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+
+
+def bench_server(tmp: Path) -> None:
+    """configgen serve: pages and the API with 1,000 flags, PUT with audit, propagation."""
+    print("configgen serve, 1,000 flags, on loopback")
+    try:
+        import httpx
+    except ImportError:
+        print("  (httpx not installed)")
+        return
+    sys.path.insert(0, str(REPO))
+    from tests.servers import Etcd, Redis, free_port
+
+    root = make_project(tmp / "serve", "[server]\nport = 8080\n")
+    (root / "flags.toml").write_text("".join(
+        f'[flags.f{i:04d}]\ntype = "int"\ndefault = {i}\ndescription = "flag number {i}"\n'
+        for i in range(1000)
+    ))  # fmt: skip
+    server_toml = root / "server.toml"
+    token = subprocess.run(
+        [sys.executable, "-m", "configgen", "auth", "token", "bench", "--role", "editor",
+         "--file", str(server_toml)], capture_output=True, text=True, check=True, cwd=root,
+    ).stdout.strip()  # fmt: skip
+    auth = {"authorization": f"Bearer {token}"}
+
+    def serve(store: str) -> tuple[subprocess.Popen[bytes], str]:
+        port = free_port()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "configgen", "serve", "--project", str(root), "--store", store,
+             "--service", "bench", "--server-config", str(server_toml), "--port", str(port)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        url = f"http://127.0.0.1:{port}"
+        _wait_http(url + "/login")
+        return process, url
+
+    process, url = serve(f"file://{tmp / 'serve-overrides.toml'}")
+    try:
+        client = httpx.Client(headers=auth, timeout=30)
+        listing = client.get(url + "/api/v1/flags").content
+        (tmp / "listing.json").write_bytes(listing)
+        base_port = free_port()
+        baseline = subprocess.Popen([sys.executable, "-c", BASELINE_APP, str(tmp / "listing.json"),
+                                     "application/json", str(base_port)])  # fmt: skip
+        base_url = f"http://127.0.0.1:{base_port}/"
+        _wait_http(base_url)
+        try:
+            ours, floor = [], []
+            for _ in range(60):  # interleaved
+                start = time.perf_counter()
+                client.get(url + "/api/v1/flags").raise_for_status()
+                ours.append(time.perf_counter() - start)
+                start = time.perf_counter()
+                client.get(base_url).raise_for_status()
+                floor.append(time.perf_counter() - start)
+            (p50, p99), (b50, _) = _percentiles(ours), _percentiles(floor)
+            print(f"  {'GET /api/v1/flags (' + str(len(listing) // 1024) + ' KiB)':<48} p50 {fmt(p50).strip()}, "
+                  f"p99 {fmt(p99).strip()}; {p50 / b50:.1f}x serving the same bytes from memory")  # fmt: skip
+            page_times = []
+            for _ in range(30):
+                start = time.perf_counter()
+                client.get(url + "/", headers={"x-csrf-token": ""})
+                page_times.append(time.perf_counter() - start)
+            p50, p99 = _percentiles(page_times)
+            print(
+                f"  {'the flags page, as a token holder':<48} p50 {fmt(p50).strip()}, p99 {fmt(p99).strip()}"
+            )
+        finally:
+            baseline.terminate()
+            baseline.wait()
+    finally:
+        process.terminate()
+        process.wait()
+
+    stores = [("file", None)]
+    for name, kind in (("etcd", Etcd), ("redis", Redis)):
+        try:
+            stores.append((name, kind(tmp / name)))
+        except BaseException as exc:  # pytest's skip/fail outside pytest
+            print(f"  ({name} not available: {exc})")
+    for name, store_server in stores:
+        if store_server is not None:
+            (tmp / name).mkdir(exist_ok=True)
+            store_server.start()
+        try:
+            store_url = {"file": f"file://{tmp / 'puts-overrides.toml'}",
+                         "etcd": f"etcd://127.0.0.1:{store_server.port if store_server else 0}/bench",
+                         "redis": f"redis://127.0.0.1:{store_server.port if store_server else 0}/0"}[name]  # fmt: skip
+            process, url = serve(store_url)
+            try:
+                _bench_puts(client, url, store_url, name)
+                if name != "file":
+                    _bench_propagation(client, url, store_url, name)
+            finally:
+                process.terminate()
+                process.wait()
+        finally:
+            if store_server is not None:
+                store_server.stop()
+
+
+def _bench_puts(client: Any, url: str, store_url: str, name: str) -> None:
+    from configgen.stores import open_store
+
+    raw = open_store(store_url, service="bench") if not store_url.startswith("file:") else None
+    ours, floor = [], []
+    for i in range(100):  # interleaved: a PUT with compare-and-set and audit, and a bare write
+        start = time.perf_counter()
+        tag = client.get(url + "/api/v1/flags/f0001").headers["etag"]
+        client.put(
+            url + "/api/v1/flags/f0001", json={"value": i}, headers={"if-match": tag}
+        ).raise_for_status()
+        ours.append(time.perf_counter() - start)
+        if raw is not None:
+            start = time.perf_counter()
+            raw.set("f0002", i)
+            floor.append(time.perf_counter() - start)
+    if raw is not None:
+        raw.close()
+    per_second = len(ours) / sum(ours)
+    note = (f"; a bare store write: {len(floor) / sum(floor):,.0f}/s, {statistics.median(ours) / statistics.median(floor):.0f}x"
+            if floor else "")  # fmt: skip
+    print(f"  {'GET + PUT with audit, ' + name:<48} {per_second:,.0f}/s{note}")
+
+
+def _bench_propagation(client: Any, url: str, store_url: str, name: str) -> None:
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-c", SERVE_WATCHER, store_url],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(10)
+    ]
+    for child in children:
+        assert child.stdout is not None and child.stdout.readline().strip() == "ready"
+    written = {}
+    for i in range(1000, 1050):
+        tag = client.get(url + "/api/v1/flags/f0000").headers["etag"]
+        written[str(i)] = time.time()
+        client.put(
+            url + "/api/v1/flags/f0000", json={"value": i}, headers={"if-match": tag}
+        ).raise_for_status()
+        time.sleep(0.02)
+    time.sleep(0.5)
+    latencies = []
+    for child in children:
+        out, _ = child.communicate("done\n", timeout=30)
+        for line in out.splitlines():
+            value, at = line.split()
+            if value in written:
+                latencies.append(float(at) - written[value])
+    p50, p99 = _percentiles(latencies)
+    print(f"  {'API change -> 10 watching processes, ' + name:<48} p50 {fmt(p50).strip()}, "
+          f"p99 {fmt(p99).strip()} ({len(latencies)} of 500 seen; goal: p99 < 50 ms)")  # fmt: skip
+
+
 BENCHES = {
     "load": bench_load,
     "import": bench_import,
@@ -522,6 +730,7 @@ BENCHES = {
     "flags": bench_flags,
     "build": bench_build,
     "stores": bench_stores,
+    "server": bench_server,
 }
 
 
