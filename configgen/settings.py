@@ -253,13 +253,37 @@ def locate_project(start: Path) -> Path:
 
 
 def requirement_names(requires: list[object]) -> set[str]:
-    """The normalised distribution names in a list of requirements (``build-system.requires``)."""
-    return {
-        re.split(r"[\s<>=!~;\[@]", str(requirement).strip(), maxsplit=1)[0]
-        .lower()
-        .replace("_", "-")
-        for requirement in requires
-    }
+    """The distribution names in a list of requirements (``build-system.requires``).
+
+    Names are normalised as PEP 503 does (``Python.ConfigGen`` is ``python-configgen``). A
+    requirement whose environment marker does not hold here is left out; markers are
+    evaluated with ``packaging`` when it can be imported, and ignored otherwise.
+    """
+    names = {_requirement_name(str(requirement).strip()) for requirement in requires}
+    return {name for name in names if name is not None}
+
+
+def _requirement_name(text: str) -> str | None:
+    """The PEP 503 name of a requirement, or None when its marker does not hold here."""
+    name = re.split(r"[\s<>=!~;\[@(]", text, maxsplit=1)[0]
+    try:
+        from packaging.requirements import InvalidRequirement, Requirement
+    except ImportError:
+        pass  # no marker evaluation: every requirement counts
+    else:
+        try:
+            requirement = Requirement(text)
+        except InvalidRequirement:
+            pass  # the build frontend will say so; the name is still what it reads
+        else:
+            name = requirement.name
+            try:
+                holds = requirement.marker is None or requirement.marker.evaluate()
+            except Exception:  # a marker packaging cannot evaluate: as if without one
+                holds = True
+            if not holds:
+                return None
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def build_requirement_problems(root: Path, *, severity: Severity = "warning") -> list[Diagnostic]:

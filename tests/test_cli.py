@@ -302,10 +302,18 @@ def test_check_fails_when_setuptools_would_build_without_configgen(
         text.replace('build-backend = "setuptools.build_meta"\n', "")
     )
     assert cli("check", "--project", root).err == "pyproject.toml:10:1: " + message
+    for spelling in ("python_configgen>=0.1", "Python.ConfigGen", "python--configgen"):
+        (root / "pyproject.toml").write_text(
+            text.replace('"setuptools>=64"', f'"setuptools>=64", "{spelling}"')
+        )
+        check = cli("check", "--project", root)
+        assert (check.code, check.err) == (0, ""), spelling
     (root / "pyproject.toml").write_text(
-        text.replace('"setuptools>=64"', '"setuptools>=64", "python_configgen>=0.1"')
+        text.replace(
+            '"setuptools>=64"', '"setuptools>=64", "python-configgen; python_version < \'3\'"'
+        )
     )
-    assert (cli("check", "--project", root).code, cli("check", "--project", root).err) == (0, "")
+    assert cli("check", "--project", root).err == "pyproject.toml:10:1: " + message
 
 
 def test_check_fails_when_the_hatch_hook_cannot_load(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -63,3 +64,42 @@ def test_broken_pyproject(tmp_path: Path) -> None:
     assert _settings_error(tmp_path, "[tool.configgen\n") == [
         "pyproject.toml:1:16: invalid TOML: Unexpected character: '\\n'"
     ]
+
+
+@pytest.mark.parametrize(
+    "requirement",
+    [
+        "python-configgen",
+        "Python.ConfigGen",
+        "python--configgen",
+        "python_configgen>=0.1",
+        "PYTHON__CONFIGGEN [watch] >= 1",
+        "python.-_configgen@ https://example.org/python_configgen-1.0-py3-none-any.whl",
+        'python-configgen; python_version >= "3"',
+    ],
+)
+@pytest.mark.parametrize("with_packaging", [True, False])
+def test_requirement_names_are_normalised_as_pep_503_does(
+    requirement: str, with_packaging: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from configgen.settings import requirement_names
+
+    if not with_packaging:
+        monkeypatch.setitem(sys.modules, "packaging", None)  # import fails
+        monkeypatch.setitem(sys.modules, "packaging.requirements", None)
+    assert requirement_names(["hatchling", requirement]) == {"hatchling", "python-configgen"}
+
+
+def test_a_requirement_whose_marker_never_holds_does_not_count(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from configgen.settings import requirement_names
+
+    never: list[object] = [
+        'python-configgen; python_version < "3"',
+        'other; sys_platform == "nowhere"',
+    ]
+    assert requirement_names(never) == set()
+    monkeypatch.setitem(sys.modules, "packaging", None)
+    monkeypatch.setitem(sys.modules, "packaging.requirements", None)
+    assert requirement_names(never) == {"python-configgen", "other"}  # markers are ignored
