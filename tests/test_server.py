@@ -321,3 +321,48 @@ def test_mounted_in_a_flask_app_through_a2wsgi(editor: audit.MemoryEditor) -> No
     assert listing.status_code == 200
     assert {flag["key"] for flag in listing.json["flags"]} >= {"new_checkout", "ui.theme"}
     assert "/flags/static/app.css" in client.get("/flags/").text
+
+
+@pytest.fixture(params=["file", "etcd", "redis"])
+def real_editor(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[audit.Editor]:
+    from configgen.stores import open_editor
+
+    if request.param == "file":
+        editor = open_editor(f"file://{tmp_path / 'overrides.toml'}")
+    else:
+        server = request.getfixturevalue("etcd" if request.param == "etcd" else "redis_server")
+        url = (f"etcd://127.0.0.1:{server.port}/shop" if request.param == "etcd"
+               else f"redis://127.0.0.1:{server.port}/0")  # fmt: skip
+        editor = open_editor(url, service="shop")
+    yield editor
+    editor.close()
+
+
+@pytest.mark.servers
+def test_api_statuses_over_real_stores(real_editor: audit.Editor) -> None:
+    """401/403/404/412/422/428 and one audit entry per accepted write, over each store."""
+    app = create_app(DATA / "everything_flags.toml", real_editor, _config())
+    with TestClient(app, base_url=BASE) as client:
+        auth = {"authorization": f"Bearer {TOKEN}"}
+        viewer = {"authorization": f"Bearer {VIEW_TOKEN}"}
+        assert client.get("/api/v1/flags").status_code == 401
+        assert client.get("/api/v1/flags/nope", headers=auth).status_code == 404
+        tag = _etag(client, "ui.theme", **auth)
+        assert client.put("/api/v1/flags/ui.theme", json={"value": "dark"},
+                          headers={**viewer, "if-match": tag}).status_code == 403  # fmt: skip
+        assert client.put("/api/v1/flags/ui.theme", json={"value": "dark"},
+                          headers=auth).status_code == 428  # fmt: skip
+        assert client.put("/api/v1/flags/ui.theme", json={"value": "pink"},
+                          headers={**auth, "if-match": tag}).status_code == 422  # fmt: skip
+        done = client.put("/api/v1/flags/ui.theme", json={"value": "dark", "note": "n"},
+                          headers={**auth, "if-match": tag})  # fmt: skip
+        assert done.status_code == 200
+        stale = client.put("/api/v1/flags/ui.theme", json={"value": "light"},
+                           headers={**auth, "if-match": tag})  # fmt: skip
+        assert stale.status_code == 412 and stale.json()["current"]["value"] == "dark"
+        listing = {f["key"]: f for f in client.get("/api/v1/flags", headers=auth).json()["flags"]}
+        assert (listing["ui.theme"]["value"], listing["ui.theme"]["source"]) == ("dark", "store")
+        entries = client.get("/api/v1/audit?flag=ui.theme", headers=auth).json()["entries"]
+        assert [(e["old"], e["new"], e["actor"], e["note"]) for e in entries] == [
+            (None, "dark", "bot", "n")
+        ]

@@ -64,7 +64,11 @@ def create_app(
     if store is None or isinstance(store, str):
         from configgen.stores import open_editor
 
-        editor = open_editor(store or current.store, service=service or current.service)
+        editor = open_editor(
+            store or current.store,
+            service=service or current.service,
+            retention=current.audit_retention,
+        )
     else:
         editor = store
     return build(schema, editor, config_source, user)

@@ -583,6 +583,11 @@ async def login_post(request: Request) -> Response:
     return redirect
 
 
+def _secure(request: Request) -> bool:
+    configured = _server(request).config.secure_cookies
+    return request.url.scheme == "https" if configured is None else configured
+
+
 def _set_cookie(request: Request, response: Response, value: str, hours: float) -> None:
     response.set_cookie(
         _auth.COOKIE,
@@ -591,7 +596,7 @@ def _set_cookie(request: Request, response: Response, value: str, hours: float) 
         path=request.scope.get("root_path") or "/",
         httponly=True,
         samesite="lax",
-        secure=request.url.scheme == "https",
+        secure=_secure(request),
     )
 
 

@@ -53,6 +53,8 @@ KEYS = frozenset(
         "anonymous-viewers",
         "session-hours",
         "session-secret",
+        "secure-cookies",
+        "audit-retention",
         "users",
         "tokens",
         "proxy",
@@ -120,6 +122,11 @@ class ServerConfig:
     anonymous_viewers: bool = False
     session_hours: float = 12.0
     session_secret: str = dataclasses.field(default="", repr=False)
+    secure_cookies: bool | None = None
+    """Mark the session cookie Secure: None decides by the request's scheme (set true behind
+    a proxy that terminates TLS)."""
+    audit_retention: int | None = None
+    """Audit entries kept in the store (None: `configgen.audit.DEFAULT_RETENTION`)."""
     users: tuple[User, ...] = ()
     tokens: tuple[Token, ...] = ()
     proxy: Proxy | None = None
@@ -194,6 +201,14 @@ def load(path: Path) -> ServerConfig:
     anonymous = data.get("anonymous-viewers", False)
     if not isinstance(anonymous, bool):
         raise ServerConfigError(f"{path}: anonymous-viewers: expected true or false")
+    secure = data.get("secure-cookies")
+    if secure is not None and not isinstance(secure, bool):
+        raise ServerConfigError(f"{path}: secure-cookies: expected true or false")
+    retention = data.get("audit-retention")
+    if retention is not None and (
+        isinstance(retention, bool) or not isinstance(retention, int) or retention < 1
+    ):
+        raise ServerConfigError(f"{path}: audit-retention: expected a whole number >= 1")
     return ServerConfig(
         store=_text(path, "store", data.get("store", ServerConfig.store)),
         service=_text(path, "service", data["service"]) if "service" in data else None,
@@ -202,6 +217,8 @@ def load(path: Path) -> ServerConfig:
         anonymous_viewers=anonymous,
         session_hours=float(hours),
         session_secret=str(data.get("session-secret", "")),
+        secure_cookies=secure,
+        audit_retention=retention,
         users=users,
         tokens=tokens,
         proxy=_proxy(path, data.get("proxy")),
