@@ -459,3 +459,36 @@ def test_a_new_overrides_file_is_readable_by_others(tmp_path: Path) -> None:
     os.chmod(editor.path, 0o600)
     change(editor, "max_items", 1, 2)
     assert editor.path.stat().st_mode & 0o777 == 0o600  # an existing file keeps its mode
+
+
+def test_cli_writes_through_the_editor(place: Place, tmp_path: Path, cli: Any) -> None:
+    from configgen.audit import os_user
+    from tests.conftest import DATA, write_project
+
+    root = write_project(tmp_path / "proj", "[server]\nport = 1\n", extra='flags = "flags.toml"\n')
+    (root / "flags.toml").write_text((DATA / "everything_flags.toml").read_text(encoding="utf-8"))
+    common = ["--project", root, "--store", place.url, "--service", "svc"]
+    assert cli("flags", "set", "max_items", "7", *common, "--expect-default").code == 0
+    stale = cli("flags", "set", "max_items", "8", *common, "--expect", "6")
+    assert (stale.code, stale.err) == (
+        1,
+        "configgen: max_items: expected '6' (--expect), but the store holds '7'; "
+        "nothing was written\n",
+    )
+    assert (
+        cli("flags", "set", "max_items", "8", *common, "--expect", "7", "--note", "more").code == 0
+    )
+    assert cli("flags", "delete", "max_items", *common, "--expect", "8").code == 0
+    rows = [line.split("\t")[1:] for line in cli("flags", "history", *common).out.splitlines()]
+    me = os_user()
+    assert rows == [
+        [me, "cli", "max_items", "8 -> (default)"],
+        [me, "cli", "max_items", "7 -> 8", "more"],
+        [me, "cli", "max_items", "(default) -> 7"],
+    ]
+    editor = place.editor()
+    try:  # typed values in the log, whichever store: the server writes them the same way
+        assert [(e.old, e.new) for e in editor.history()] == [(8, None), (7, 8), (None, 7)]
+        assert editor.read_all() == {}
+    finally:
+        editor.close()

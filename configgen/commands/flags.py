@@ -163,21 +163,27 @@ def _change(args: argparse.Namespace, editor: Editor, flag: Flag, typed: Value |
     current = editor.read(flag.key)
     believed = _believed(args, flag, current)
     if believed is not None:
-        print(f"configgen: {flag.key}: the store holds {_stored(current)}, not {believed}; "
-              "nothing was written", file=sys.stderr)  # fmt: skip
+        print(f"configgen: {flag.key}: expected {believed}, but the store holds "
+              f"{_stored(current)}; nothing was written", file=sys.stderr)  # fmt: skip
         return 1
     new = None if typed is None else editor.encode(typed)
     if new is None and current is None:
         print(f"{flag.key}: no stored value (its default {flag.default!r} applies); "
               "nothing to delete")  # fmt: skip
         return 0
-    entry = new_entry(actor=os_user(), channel="cli", flag=flag.key, old=current, new=new,
+    # the log holds typed values (the same from every store, as the server writes them);
+    # a stored value the flag cannot read is logged as it is
+    try:
+        old = None if current is None else values.from_stored(flag, current)
+    except ValueError:
+        old = current
+    entry = new_entry(actor=os_user(), channel="cli", flag=flag.key, old=old, new=typed,
                       note=args.note)  # fmt: skip
     try:
         editor.change(flag.key, current, new, entry)
     except Conflict as exc:
-        print(f"configgen: {flag.key}: the store holds {_stored(exc.current)}, not "
-              f"{_stored(current)} any more (changed meanwhile); nothing was written",
+        print(f"configgen: {flag.key} changed meanwhile: the store now holds "
+              f"{_stored(exc.current)}, not {_stored(current)}; nothing was written",
               file=sys.stderr)  # fmt: skip
         return 1
     if new is None:
@@ -190,7 +196,7 @@ def _change(args: argparse.Namespace, editor: Editor, flag: Flag, typed: Value |
 def _believed(args: argparse.Namespace, flag: Flag, current: object) -> str | None:
     """What the operator said is stored, when the store holds something else; else None."""
     if args.expect_default:
-        return None if current is None else "no value (--expect-default)"
+        return None if current is None else "no stored value (--expect-default)"
     if args.expect is None:
         return None
     shown = f"{args.expect!r} (--expect)"
