@@ -366,3 +366,65 @@ def test_api_statuses_over_real_stores(real_editor: audit.Editor) -> None:
         assert [(e["old"], e["new"], e["actor"], e["note"]) for e in entries] == [
             (None, "dark", "bot", "n")
         ]
+
+
+def test_over_https_the_cookie_is_secure(editor: audit.MemoryEditor) -> None:
+    app = create_app(DATA / "everything_flags.toml", editor, _config())
+    with TestClient(app, base_url="https://testserver") as client:
+        response = client.post("/login", data={"name": "vera", "password": PASSWORDS["vera"]},
+                               follow_redirects=False)  # fmt: skip
+    assert "secure" in response.headers["set-cookie"].lower()
+
+
+def test_login_never_redirects_off_site(client: TestClient) -> None:
+    for target in ("//evil.example/x", "https://evil.example/", "javascript:alert(1)"):
+        response = client.post("/login", data={"name": "vera", "password": PASSWORDS["vera"],
+                               "next": target}, follow_redirects=False)  # fmt: skip
+        assert response.headers["location"] == f"{BASE}/", target
+
+
+def test_auth_commands_keep_only_hashes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import io
+    import stat
+
+    from configgen.cli import main
+    from configgen.server import load
+
+    path = tmp_path / "server.toml"
+    monkeypatch.setattr("sys.stdin", io.StringIO("a-long-password\n"))
+    assert main(["auth", "user", "alice", "--role", "editor", "--file", str(path)]) == 0
+    assert main(["auth", "token", "bot", "--role", "viewer", "--file", str(path)]) == 0
+    token = capsys.readouterr().out.strip().splitlines()[-1]
+    text = path.read_text()
+    assert "a-long-password" not in text and token not in text
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    config = load(path)
+    assert [(u.name, u.role) for u in config.users] == [("alice", "editor")]
+    assert check_password("a-long-password", config.users[0].password)
+    monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
+    assert main(["auth", "user", "bob", "--role", "editor", "--file", str(path)]) == 1
+    assert main(["auth", "token", "bot", "--remove", "--file", str(path)]) == 0
+    assert load(path).tokens == ()
+
+
+def test_a_removed_user_is_logged_out_at_once(tmp_path: Path, editor: audit.MemoryEditor) -> None:
+    from configgen.server._config import put_entry, remove_entry
+
+    path = tmp_path / "server.toml"
+    put_entry(path, "users", {"name": "eddie", "role": "editor", "password": HASHES["eddie"]})
+    with TestClient(
+        create_app(DATA / "everything_flags.toml", editor, path), base_url=BASE
+    ) as client:
+        _login(client, "eddie")
+        assert client.get("/api/v1/flags").status_code == 200
+        remove_entry(path, "users", "eddie")
+        assert client.get("/api/v1/flags").status_code == 401
+
+
+def test_a_login_from_another_site_is_refused(client: TestClient) -> None:
+    form = {"name": "vera", "password": PASSWORDS["vera"]}
+    for headers in ({"origin": "https://evil.example"}, {"sec-fetch-site": "cross-site"}):
+        response = client.post("/login", data=form, headers=headers, follow_redirects=False)
+        assert response.status_code == 403 and "set-cookie" not in response.headers

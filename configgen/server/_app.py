@@ -549,7 +549,12 @@ async def login_post(request: Request) -> Response:
     name, password = form.get("name", ""), form.get("password", "")
     address = request.client.host if request.client else "?"
     origin = request.headers.get("origin")
-    if origin is not None and origin != _origin(request):
+    site = request.headers.get("sec-fetch-site")
+    if (origin is not None and origin != _origin(request)) or site not in (
+        None,
+        "same-origin",
+        "none",
+    ):
         raise _Refused(403, "the login form was sent from another site")
     wait = server.limiter.retry_after(address, name)
     if wait > 0:
