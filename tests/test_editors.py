@@ -492,3 +492,14 @@ def test_cli_writes_through_the_editor(place: Place, tmp_path: Path, cli: Any) -
         assert editor.read_all() == {}
     finally:
         editor.close()
+
+
+def test_an_etcd_that_is_not_there_is_named(tmp_path: Path) -> None:
+    from tests.servers import free_port
+
+    editor = open_editor(f"etcd://127.0.0.1:{free_port()}/svc", timeout=1)
+    try:
+        with pytest.raises(ConnectionError, match=r"^cannot connect to etcd at 127\.0\.0\.1:"):
+            editor.read_all()
+    finally:
+        editor.close()

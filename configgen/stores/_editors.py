@@ -442,14 +442,25 @@ class EtcdEditor(_Readable):
             audit_prefix if audit_prefix is not None else f"/{service}/audit/"
         ).encode()
         self.retention = _check_retention(retention)
-        self.host, self.port = host, port
+        self.host, self.port, self.timeout = host, port, timeout
         self._client = etcd3gw.client(host=host, port=port, timeout=timeout)
+        self._errors = require("etcd3gw.exceptions", "etcd")
 
     def __repr__(self) -> str:
         return f"EtcdEditor({self.service!r}, host={self.host!r}, port={self.port})"
 
     def _post(self, path: str, request: dict[str, Any]) -> Any:
-        return self._client.post(self._client.get_url(path), json=request)
+        try:
+            return self._client.post(self._client.get_url(path), json=request)
+        except self._errors.ConnectionFailedError:
+            raise ConnectionError(f"cannot connect to etcd at {self.host}:{self.port}") from None
+        except self._errors.ConnectionTimeoutError:
+            raise TimeoutError(
+                f"etcd at {self.host}:{self.port} did not answer within {self.timeout:g} s"
+            ) from None
+        except self._errors.Etcd3Exception as exc:  # their str() is empty: say what it was
+            said = exc.detail_text or type(exc).__name__
+            raise ConnectionError(f"etcd at {self.host}:{self.port}: {said}") from None
 
     def read_all(self) -> dict[str, Any]:
         """Every value under the prefix (keys or values that are not UTF-8 are skipped)."""
