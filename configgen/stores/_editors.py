@@ -271,7 +271,12 @@ class FileEditor(_Readable):
 
     def _withdraw_unmade(self, values: dict[str, Any]) -> None:
         """The last entry's change was not made (a crash between log and file): withdraw it."""
-        lines = self._log_lines()
+        try:
+            with open(self.audit_path, "rb") as log:
+                log.seek(max(log.seek(0, os.SEEK_END) - 65536, 0))
+                lines = log.read().split(b"\n")[:-1]  # an entry is far shorter than 64 KiB
+        except FileNotFoundError:
+            return
         if not lines:
             return
         try:
