@@ -24,7 +24,7 @@ from starlette.staticfiles import StaticFiles
 from configgen import audit, values
 from configgen.evaluation import explain
 from configgen.model import Flag, FlagsSchema, Segment
-from configgen.server import _auth
+from configgen.server import _auth, _ofrep
 from configgen.server._config import Role, ServerConfig, allows
 
 _HERE = Path(__file__).resolve().parent
@@ -689,6 +689,15 @@ def build(
             "/api/v1/flags/{key:path}", api_flag, methods=["GET", "PUT", "DELETE"], name="api_flag"
         ),
         Route("/api/v1/audit", api_audit, name="api_audit"),
+        Route(
+            "/ofrep/v1/evaluate/flags", _ofrep.evaluate_flags, methods=["POST"], name="ofrep_flags"
+        ),
+        Route(
+            "/ofrep/v1/evaluate/flags/{key:path}",
+            _ofrep.evaluate_flag,
+            methods=["POST"],
+            name="ofrep_flag",
+        ),
         Mount("/static", StaticFiles(directory=str(_HERE / "static")), name="static"),
     ]
     app = Starlette(routes=routes)
