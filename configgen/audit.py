@@ -17,7 +17,8 @@ import json
 import os
 import secrets
 import time
-from typing import Any, Literal, Protocol
+from collections.abc import Sequence
+from typing import Any, Literal, NamedTuple, Protocol
 
 Channel = Literal["ui", "api", "cli", "import"]
 CHANNELS: tuple[Channel, ...] = ("ui", "api", "cli", "import")
@@ -93,6 +94,15 @@ def os_user() -> str:
         return f"uid:{os.getuid()}" if hasattr(os, "getuid") else "unknown"
 
 
+class Change(NamedTuple):
+    """One flag's part of a batch: store *new* (None: delete) over *expected*, recording *entry*."""
+
+    key: str
+    expected: Any
+    new: Any
+    entry: AuditEntry
+
+
 class Conflict(Exception):
     """The store no longer holds the value the writer saw: nothing was written."""
 
@@ -154,6 +164,11 @@ class Editor(Protocol):
         record *entry* with it, atomically; raise `Conflict` and write nothing otherwise."""
         ...
 
+    def change_many(self, changes: Sequence[Change]) -> None:
+        """Apply every change, each with its entry, all or nothing: if any flag no longer
+        holds its expected value, raise `Conflict` (for the first such flag) and write nothing."""
+        ...
+
     def history(
         self, key: str | None = None, *, limit: int = 50, before: str | None = None
     ) -> list[AuditEntry]:
@@ -199,6 +214,22 @@ class MemoryEditor:
             self.entries.append(entry)
             del self.entries[: -self.retention]
 
+    def change_many(self, changes: Sequence[Change]) -> None:
+        with self._lock:
+            for change in changes:
+                current = self.values.get(change.key)
+                if not (current is None and change.expected is None) and not same(
+                    current, change.expected
+                ):
+                    raise Conflict(change.key, change.expected, current)
+            for change in changes:
+                if change.new is None:
+                    self.values.pop(change.key, None)
+                else:
+                    self.values[change.key] = change.new
+                self.entries.append(change.entry)
+            del self.entries[: -self.retention]
+
     def history(
         self, key: str | None = None, *, limit: int = 50, before: str | None = None
     ) -> list[AuditEntry]:
@@ -217,6 +248,7 @@ class MemoryEditor:
 __all__ = [
     "CHANNELS",
     "AuditEntry",
+    "Change",
     "Channel",
     "Conflict",
     "Editor",
