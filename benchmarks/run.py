@@ -632,6 +632,7 @@ def bench_server(tmp: Path) -> None:
             print(
                 f"  {'the flags page, as a token holder':<48} p50 {fmt(p50).strip()}, p99 {fmt(p99).strip()}"
             )
+            _bench_ofrep(client, url, root)
         finally:
             baseline.terminate()
             baseline.wait()
@@ -664,6 +665,33 @@ def bench_server(tmp: Path) -> None:
         finally:
             if store_server is not None:
                 store_server.stop()
+
+
+def _bench_ofrep(client: Any, url: str, root: Path) -> None:
+    """OFREP evaluations over HTTP against the generated getter in process."""
+    generate(load_settings(root))
+    module = import_path(root / "src" / "bench" / "configgen_flags.py", "serve_flags")
+    flags = module.Flags(module.MemoryStore())
+    getter = per_call("flags.f0001(ctx)", flags=flags, ctx=module.EvaluationContext("alice"))
+    body = {"context": {"targetingKey": "alice", "country": "DE"}}
+    single, bulk = [], []
+    for _ in range(200):
+        start = time.perf_counter()
+        client.post(url + "/ofrep/v1/evaluate/flags/f0001", json=body).raise_for_status()
+        single.append(time.perf_counter() - start)
+    for _ in range(20):
+        start = time.perf_counter()
+        client.post(url + "/ofrep/v1/evaluate/flags", json=body).raise_for_status()
+        bulk.append(time.perf_counter() - start)
+    one, every = statistics.median(single), statistics.median(bulk)
+    print(
+        f"  {'OFREP, one flag':<48} {1 / one:,.0f}/s, {fmt(one).strip()} each; "
+        f"{one / getter:,.0f}x the generated getter in process ({fmt(getter).strip()})"
+    )
+    print(
+        f"  {'OFREP bulk, 1,000 flags':<48} {1 / every:,.0f}/s, {fmt(every / 1000).strip()} a flag; "
+        f"{every / 1000 / getter:,.0f}x the getter"
+    )
 
 
 def _bench_puts(client: Any, url: str, store_url: str, name: str) -> None:
