@@ -20,8 +20,10 @@ import time
 from collections.abc import Sequence
 from typing import Any, Literal, NamedTuple, Protocol
 
-Channel = Literal["ui", "api", "cli", "import"]
-CHANNELS: tuple[Channel, ...] = ("ui", "api", "cli", "import")
+Channel = Literal["ui", "api", "cli", "import", "store"]
+"""Through what a change came; ``store``: written straight into the store by another tool
+(no audit entry of its own; the webhook dispatcher reports it)."""
+CHANNELS: tuple[Channel, ...] = ("ui", "api", "cli", "import", "store")
 DEFAULT_RETENTION = 10_000
 """Audit entries kept per store, newest first; older ones are dropped."""
 
