@@ -534,3 +534,59 @@ class Dispatcher:
 
 def _same(one: object, other: object) -> bool:
     return type(one) is type(other) and one == other
+
+
+class MemoryOutbox:
+    """An `Outbox` in memory: for tests and single-process apps (nothing survives a restart)."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.records: dict[str, dict[str, Any]] = {}
+        self.saved: dict[str, Any] = {}
+        self.holder: tuple[str, float] | None = None
+        self._lock = threading.Lock()
+
+    def lease(self, owner: str, seconds: float) -> bool:
+        with self._lock:
+            now = time.monotonic()
+            if self.holder is None or self.holder[0] == owner or self.holder[1] < now:
+                self.holder = (owner, now + seconds)
+                return True
+            return False
+
+    def cursor(self) -> dict[str, Any]:
+        with self._lock:
+            return json.loads(json.dumps(self.saved))  # type: ignore[no-any-return]
+
+    def save_cursor(self, cursor: Mapping[str, Any]) -> None:
+        with self._lock:
+            self.saved = json.loads(json.dumps(cursor))
+
+    def put(self, delivery: Mapping[str, Any]) -> None:
+        with self._lock:
+            self.records[str(delivery["id"])] = dict(delivery)
+
+    def get(self, delivery_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            found = self.records.get(delivery_id)
+            return dict(found) if found is not None else None
+
+    def due(self, now: float, limit: int = 100) -> list[dict[str, Any]]:
+        with self._lock:
+            pending = [
+                r
+                for r in self.records.values()
+                if r.get("status") == "pending" and float(r.get("next_at", 0)) <= now
+            ]
+        return [dict(r) for r in sorted(pending, key=lambda r: float(r["next_at"]))[:limit]]
+
+    def recent(self, endpoint: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        with self._lock:
+            found = [
+                r
+                for r in self.records.values()
+                if endpoint is None or r.get("endpoint") == endpoint
+            ]
+        found.sort(key=lambda r: float(r.get("updated", r.get("created", 0))), reverse=True)
+        return [dict(r) for r in found[:limit]]

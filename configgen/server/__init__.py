@@ -46,6 +46,7 @@ def create_app(
     *,
     service: str | None = None,
     user: HostUser | None = None,
+    outbox: Any = None,
 ) -> Starlette:
     """The operator app.
 
@@ -53,7 +54,8 @@ def create_app(
     (default: the config's ``store``); *config* a `ServerConfig` or the path of a server
     config file, read again whenever it changes (new users and tokens take effect without a
     restart); *user*, for a host app with its own login, returns ``(name, role)`` for a
-    request, or None.
+    request, or None. With ``[[webhooks]]`` in the config, a dispatcher thread delivers every
+    change; its state lives in *outbox* (default: the store's own, from the store URL).
     """
     _require_starlette()
     from configgen.server._app import build
@@ -71,7 +73,21 @@ def create_app(
         )
     else:
         editor = store
-    return build(schema, editor, config_source, user)
+    dispatcher = None
+    if current.webhooks:
+        from configgen import webhooks
+
+        endpoints = webhooks.endpoints(current.webhooks)
+        if outbox is None:
+            if not isinstance(store or current.store, str):
+                raise ValueError("webhooks over an editor object need an outbox= as well")
+            from configgen.stores import open_outbox
+
+            outbox = open_outbox(store or current.store, service=service or current.service)
+        flags_by_key = {flag.key: flag for flag in schema.flags()}
+        dispatcher = webhooks.Dispatcher(editor, outbox, endpoints, flags_by_key)
+        dispatcher.start()
+    return build(schema, editor, config_source, user, dispatcher)
 
 
 def _schema(flags: Any) -> FlagsSchema:

@@ -655,6 +655,13 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters["shown"] = _shown
+    env.filters["timestamp"] = lambda epoch: (
+        datetime.datetime.fromtimestamp(float(epoch), datetime.timezone.utc).strftime(
+            "%Y-%m-%d %H:%M:%S"
+        )
+        if epoch
+        else ""
+    )
     env.globals["urlencode"] = urlencode
     return env
 
@@ -667,11 +674,15 @@ def _shown(value: object) -> str:
     return json.dumps(value)
 
 
+from configgen.server import _webhooks  # noqa: E402  (it builds on the helpers above)
+
+
 def build(
     schema: FlagsSchema,
     editor: audit.Editor,
     config_source: Callable[[], ServerConfig],
     host_user: HostUser | None = None,
+    dispatcher: Any = None,
 ) -> Starlette:
     """The app over a flags schema, an editor and a (re-read) server config."""
     routes = [
@@ -698,6 +709,16 @@ def build(
             methods=["POST"],
             name="ofrep_flag",
         ),
+        Route("/webhooks", _webhooks.page, name="webhooks"),
+        Route("/webhooks", _webhooks.page_action, methods=["POST"], name="webhooks_action"),
+        Route("/api/v1/webhooks/deliveries", _webhooks.api_deliveries, name="api_deliveries"),
+        Route("/api/v1/webhooks/test", _webhooks.api_test, methods=["POST"], name="api_test"),
+        Route(
+            "/api/v1/webhooks/deliveries/{id}/redeliver",
+            _webhooks.api_redeliver,
+            methods=["POST"],
+            name="api_redeliver",
+        ),
         Mount("/static", StaticFiles(directory=str(_HERE / "static")), name="static"),
     ]
     app = Starlette(routes=routes)
@@ -710,5 +731,6 @@ def build(
         templates=_environment(),
         ephemeral_secret=secrets.token_urlsafe(32),
     )
+    app.state.webhooks = dispatcher
     app.add_middleware(_SecurityHeaders)
     return app

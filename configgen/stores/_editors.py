@@ -13,16 +13,20 @@ import os
 import sys
 import tempfile
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from configgen.audit import DEFAULT_RETENTION, AuditEntry, Conflict, same
+from configgen.audit import DEFAULT_RETENTION, AuditEntry, Change, Conflict, same
 from configgen.stores._common import Snapshot, encode_value, require
 
 _ABORTED = "aborted"
 """The field of a file audit-log line that withdraws an entry whose change was not made."""
+_BATCH = "batch"
+"""The field of a file audit-log line naming the batch (its first entry's id) it belongs to."""
+DEFAULT_MAX_TXN_OPS = 128
+"""etcd's default ``--max-txn-ops``: the operations one transaction may hold."""
 
 
 def open_editor(
@@ -31,6 +35,7 @@ def open_editor(
     service: str | None = None,
     retention: int | None = None,
     timeout: float = 5.0,
+    max_txn_ops: int = DEFAULT_MAX_TXN_OPS,
 ) -> Any:
     """An editor from a store URL.
 
@@ -38,7 +43,8 @@ def open_editor(
     ``file://PATH``: a local TOML overrides file; everything after ``file://`` is the path,
     so ``file:///etc/app/flags.toml`` is absolute and ``file://flags.toml`` is relative to
     the current directory. *retention* (default `configgen.audit.DEFAULT_RETENTION`) bounds
-    the audit log; *timeout* is how long to wait for a server, in seconds.
+    the audit log; *timeout* is how long to wait for a server, in seconds; *max_txn_ops* is
+    the etcd server's ``--max-txn-ops`` (it bounds `EtcdEditor.change_many`).
     """
     kept = DEFAULT_RETENTION if retention is None else retention
     if url.startswith("file:"):
@@ -52,7 +58,7 @@ def open_editor(
         if not path:
             raise ValueError(f"{url}: name the service: etcd://HOST:PORT/SERVICE")
         return EtcdEditor(path, host=parts.hostname or "127.0.0.1", port=parts.port or 2379,
-                          retention=kept, timeout=timeout)  # fmt: skip
+                          retention=kept, timeout=timeout, max_txn_ops=max_txn_ops)  # fmt: skip
     if parts.scheme == "redis":
         if service is None:
             raise ValueError("a Redis store needs a service name (--service)")
@@ -110,6 +116,15 @@ class _Readable:
             return dict(self._snapshot.unreadable)
 
 
+def _check_batch(changes: Sequence[Change]) -> None:
+    """A batch changes each flag at most once (one expected value, one entry per flag)."""
+    seen: set[str] = set()
+    for change in changes:
+        if change.key in seen:
+            raise ValueError(f"{change.key} is changed twice in one batch")
+        seen.add(change.key)
+
+
 def _text_or_bytes(value: bytes) -> str | bytes:
     """A stored value as text; bytes when it is not UTF-8 (what a compare-and-set names)."""
     try:
@@ -141,7 +156,9 @@ class FileEditor(_Readable):
     ``flags.toml``): one JSON entry per line, appended and fsynced before the file is
     replaced. If the replace fails, a line ``{"aborted": "<id>"}`` withdraws the entry; if
     the process died in between, the next change notices (the flag still holds the entry's
-    old value) and withdraws it the same way. Writers take an ``fcntl.flock`` on
+    old value) and withdraws it the same way. A batch (`change_many`) appends all its entries
+    in one write, each line naming the batch, and replaces the file once; if that fails, or
+    the process died in between, every entry of the batch is withdrawn. Writers take an ``fcntl.flock`` on
     ``<name>.lock`` beside the file, so several processes can write safely; readers need
     no lock. The log keeps the newest *retention* entries, trimmed in batches (it may hold
     up to a tenth more between trims).
@@ -216,6 +233,34 @@ class FileEditor(_Readable):
                 raise
             self._trim()
 
+    def change_many(self, changes: Sequence[Change]) -> None:
+        """All changes or none: one lock, one append of every entry, one replace of the file."""
+        _check_batch(changes)
+        if not changes:
+            return
+        with self._locked():
+            values = self.read_all()
+            self._withdraw_unmade(values)
+            for change in changes:
+                current = values.get(change.key)
+                if not same(current, change.expected):
+                    raise Conflict(change.key, change.expected, current)
+            for change in changes:
+                if change.new is None:
+                    values.pop(change.key, None)
+                else:
+                    values[change.key] = self.encode(change.new)
+            text = _render_overrides(values, self.audit_path.name)
+            batch = changes[0].entry.id
+            self._append(*(_batch_line(change.entry, batch) for change in changes))
+            try:
+                _write_atomically(self.path, text.encode("utf-8"))
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    self._append(*(json.dumps({_ABORTED: c.entry.id}) for c in changes))
+                raise
+            self._trim()
+
     def history(
         self, key: str | None = None, *, limit: int = 50, before: str | None = None
     ) -> list[AuditEntry]:
@@ -256,8 +301,9 @@ class FileEditor(_Readable):
             return []
         return data.split(b"\n")[:-1]
 
-    def _append(self, line: str) -> None:
-        """Append one line and fsync it (a line cut short by a crash before is ended first)."""
+    def _append(self, *lines: str) -> None:
+        """Append lines in one write and fsync them (a line cut short by a crash before is
+        ended first)."""
         with open(self.audit_path, "a+b") as log:
             log.seek(0, os.SEEK_END)
             start = b""
@@ -265,7 +311,7 @@ class FileEditor(_Readable):
                 log.seek(-1, os.SEEK_END)
                 if log.read(1) != b"\n":
                     start = b"\n"
-            log.write(start + line.encode("utf-8") + b"\n")
+            log.write(start + b"".join(line.encode("utf-8") + b"\n" for line in lines))
             log.flush()
             os.fsync(log.fileno())
 
@@ -281,11 +327,33 @@ class FileEditor(_Readable):
             return
         try:
             last = AuditEntry.from_json(lines[-1])
+            batch = json.loads(lines[-1]).get(_BATCH)
         except ValueError:
             return  # an aborted marker, or a line that is no entry
-        current = values.get(last.flag)
-        if same(current, last.old) and not same(current, last.new):
-            self._append(json.dumps({_ABORTED: last.id}))
+        if not isinstance(batch, str):
+            current = values.get(last.flag)
+            if same(current, last.old) and not same(current, last.new):
+                self._append(json.dumps({_ABORTED: last.id}))
+            return
+        # the last change was a batch: it was made, or none of it was (only after a crash
+        # between its log lines and the file is its every flag still at its old value)
+        members = [entry for entry in self._batch_entries(batch) if not same(entry.old, entry.new)]
+        if members and all(
+            same(values.get(entry.flag), entry.old) and not same(values.get(entry.flag), entry.new)
+            for entry in members
+        ):
+            self._append(*(json.dumps({_ABORTED: entry.id}) for entry in members))
+
+    def _batch_entries(self, batch: str) -> list[AuditEntry]:
+        """The entries of one batch (read from the whole log: only needed after a crash)."""
+        found: list[AuditEntry] = []
+        for line in self._log_lines():
+            if _BATCH.encode() not in line:
+                continue
+            with contextlib.suppress(ValueError, AttributeError):
+                if json.loads(line).get(_BATCH) == batch:
+                    found.append(AuditEntry.from_json(line))
+        return found
 
     def _trim(self) -> None:
         """Keep the newest `retention` entries once the log holds a tenth more."""
@@ -309,6 +377,15 @@ class FileEditor(_Readable):
         if len(kept) > self.retention + slack:
             kept = kept[-self.retention :]
             _write_atomically(self.audit_path, b"".join(line + b"\n" for line in kept))
+
+
+def _batch_line(entry: AuditEntry, batch: str) -> str:
+    """An entry's log line, naming its batch (`AuditEntry.from_json` ignores the extra field)."""
+    return json.dumps(
+        {**json.loads(entry.to_json()), _BATCH: batch},
+        ensure_ascii=False,
+        sort_keys=True,
+    )
 
 
 def _withdrawn(lines: list[bytes]) -> set[str]:
@@ -427,6 +504,11 @@ class EtcdEditor(_Readable):
     ``/<service>/audit/<entry id>``; otherwise it reads the current value and raises
     `Conflict`. After a change the oldest entries beyond *retention* are deleted (a step
     of its own: at worst a few more are kept a little longer).
+
+    `change_many` is one transaction too: a compare for every key, then every write and
+    every audit entry. etcd bounds the operations in one transaction (``--max-txn-ops``,
+    128 by default); *max_txn_ops* tells the editor the server's limit, and a batch of more
+    changes than that is refused before anything is sent (`max_changes`).
     """
 
     kind = "etcd"
@@ -441,8 +523,12 @@ class EtcdEditor(_Readable):
         audit_prefix: str | None = None,
         retention: int = DEFAULT_RETENTION,
         timeout: float = 5.0,
+        max_txn_ops: int = DEFAULT_MAX_TXN_OPS,
     ) -> None:
         super().__init__()
+        if max_txn_ops < 2:
+            raise ValueError(f"etcd's --max-txn-ops is at least 2, not {max_txn_ops}")
+        self.max_txn_ops = max_txn_ops
         etcd3gw = require("etcd3gw", "etcd")
         self.service = service
         self.prefix = (prefix if prefix is not None else f"/{service}/flags/").encode()
@@ -489,14 +575,15 @@ class EtcdEditor(_Readable):
         """The text etcd keeps for *value* (`encode_value`)."""
         return encode_value(value)
 
-    def change(self, key: str, expected: Any, new: Any, entry: AuditEntry) -> None:
-        """One transaction: compare, write the value and the audit entry; or `Conflict`."""
+    def _compare(self, key: str, expected: Any) -> dict[str, Any]:
         name = _b64(self.prefix + key.encode())
         if expected is None:
-            compare = {"key": name, "target": "VERSION", "result": "EQUAL", "version": "0"}
-        else:
-            compare = {"key": name, "target": "VALUE", "result": "EQUAL",
-                       "value": _b64(_raw_bytes(expected))}  # fmt: skip
+            return {"key": name, "target": "VERSION", "result": "EQUAL", "version": "0"}
+        return {"key": name, "target": "VALUE", "result": "EQUAL",
+                "value": _b64(_raw_bytes(expected))}  # fmt: skip
+
+    def _writes(self, key: str, new: Any, entry: AuditEntry) -> list[dict[str, Any]]:
+        name = _b64(self.prefix + key.encode())
         write: dict[str, Any] = (
             {"request_delete_range": {"key": name}}
             if new is None
@@ -504,13 +591,68 @@ class EtcdEditor(_Readable):
         )
         record = {"request_put": {"key": _b64(self.audit_prefix + entry.id.encode()),
                                   "value": _b64(entry.to_json())}}  # fmt: skip
-        reply = self._post("/kv/txn", {"compare": [compare], "success": [write, record],
+        return [write, record]
+
+    @staticmethod
+    def _current(response: dict[str, Any]) -> Any:
+        kvs = response.get("response_range", {}).get("kvs", [])
+        return _text_or_bytes(_unb64(kvs[0].get("value", ""))) if kvs else None
+
+    def change(self, key: str, expected: Any, new: Any, entry: AuditEntry) -> None:
+        """One transaction: compare, write the value and the audit entry; or `Conflict`."""
+        name = _b64(self.prefix + key.encode())
+        reply = self._post("/kv/txn", {"compare": [self._compare(key, expected)],
+                                       "success": self._writes(key, new, entry),
                                        "failure": [{"request_range": {"key": name}}]})  # fmt: skip
         if not reply.get("succeeded"):
-            responses = reply.get("responses") or [{}]
-            kvs = responses[0].get("response_range", {}).get("kvs", [])
-            current = _text_or_bytes(_unb64(kvs[0].get("value", ""))) if kvs else None
-            raise Conflict(key, expected, current)
+            raise Conflict(key, expected, self._current((reply.get("responses") or [{}])[0]))
+        self._trim()
+
+    @property
+    def max_changes(self) -> int:
+        """The most changes `change_many` applies in one transaction: ``max_txn_ops``."""
+        return self.max_txn_ops
+
+    def change_many(self, changes: Sequence[Change]) -> None:
+        """ONE transaction: a compare per key, then every write and every audit entry.
+
+        The writes go in nested transactions of at most ``max_txn_ops`` operations each when
+        they do not fit in one list (etcd counts each list of a transaction on its own); so a
+        batch holds up to ``max_txn_ops`` changes. A bigger one raises ValueError, sending
+        nothing; so does a server whose limit is lower than ``max_txn_ops`` says.
+        """
+        _check_batch(changes)
+        if not changes:
+            return
+        if len(changes) > self.max_txn_ops:
+            raise ValueError(_too_many(len(changes), self.max_txn_ops))
+        compares = [self._compare(c.key, c.expected) for c in changes]
+        writes = [op for c in changes for op in self._writes(c.key, c.new, c.entry)]
+        success = writes
+        if len(writes) > self.max_txn_ops:
+            step = self.max_txn_ops
+            success = [
+                {"request_txn": {"compare": [], "success": writes[at : at + step], "failure": []}}
+                for at in range(0, len(writes), step)
+            ]
+        failure = [{"request_range": {"key": _b64(self.prefix + c.key.encode())}} for c in changes]
+        try:
+            reply = self._post(
+                "/kv/txn", {"compare": compares, "success": success, "failure": failure}
+            )
+        except ConnectionError as exc:
+            if "too many operations" in str(exc):
+                raise ValueError(
+                    f"{_too_many(len(changes), None)} ({exc}); nothing was written"
+                ) from None
+            raise
+        if not reply.get("succeeded"):
+            responses = reply.get("responses") or []
+            for change, response in zip(changes, responses, strict=False):
+                current = self._current(response)
+                if not same(current, change.expected):
+                    raise Conflict(change.key, change.expected, current)
+            raise Conflict(changes[0].key, changes[0].expected, None)  # not reached
         self._trim()
 
     def _trim(self) -> None:
@@ -555,6 +697,20 @@ class EtcdEditor(_Readable):
             self._client.session.close()
 
 
+def _too_many(count: int, limit: int | None) -> str:
+    """Why etcd refuses a batch of *count* changes, and what to do about it."""
+    allowed = (
+        f"at most {limit} changes (the server's --max-txn-ops)"
+        if limit is not None
+        else "fewer changes: the server's --max-txn-ops is lower"
+    )
+    return (
+        f"{count} changes do not fit in one etcd transaction, which takes {allowed}: "
+        "import smaller files, or raise --max-txn-ops on every etcd server (and pass the "
+        "same --max-txn-ops to configgen)"
+    )
+
+
 # -- Redis -----------------------------------------------------------------------------------
 
 _CHANGE_SCRIPT = """
@@ -578,6 +734,34 @@ return {1}
 """
 """Compare the field, write or delete it, append the entry, announce: atomically."""
 
+_CHANGE_MANY_SCRIPT = """
+local count = tonumber(ARGV[1])
+for i = 0, count - 1 do
+  local at = 3 + i * 6
+  local current = redis.call('HGET', KEYS[1], ARGV[at])
+  if ARGV[at + 1] == '1' then
+    if current ~= ARGV[at + 2] then
+      if current then return {0, i, current} end
+      return {0, i}
+    end
+  elseif current then
+    return {0, i, current}
+  end
+end
+for i = 0, count - 1 do
+  local at = 3 + i * 6
+  if ARGV[at + 3] == '1' then
+    redis.call('HSET', KEYS[1], ARGV[at], ARGV[at + 4])
+  else
+    redis.call('HDEL', KEYS[1], ARGV[at])
+  end
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'entry', ARGV[at + 5])
+end
+redis.call('PUBLISH', KEYS[3], ARGV[3 + (count - 1) * 6])
+return {1}
+"""
+"""Every compare first, then every write and entry, one announcement: atomically."""
+
 
 class RedisEditor(_Readable):
     """Flag values in the hash ``<service>:flags``, the one `RedisStore` reads.
@@ -587,7 +771,9 @@ class RedisEditor(_Readable):
     is none), sets or deletes it, appends the audit entry to the stream ``<service>:audit``
     (``MAXLEN ~ retention``: Redis trims in whole blocks, so a little more may be kept) and
     publishes the key on ``<service>:flags:changed``, where `RedisStore` listens. Otherwise
-    it returns the current value and nothing is written: `Conflict`.
+    it returns the current value and nothing is written: `Conflict`. `change_many` is one
+    script as well: every compare, then every write and entry, and one message (naming the
+    batch's last key: stores reread everything on any message).
     """
 
     kind = "redis"
@@ -616,6 +802,7 @@ class RedisEditor(_Readable):
             socket_connect_timeout=timeout, decode_responses=False, **client_options,
         )  # fmt: skip
         self._change = self._client.register_script(_CHANGE_SCRIPT)
+        self._change_many = self._client.register_script(_CHANGE_MANY_SCRIPT)
 
     def __repr__(self) -> str:
         return f"RedisEditor({self.service!r}, host={self.host!r}, port={self.port}, db={self.db})"
@@ -648,6 +835,27 @@ class RedisEditor(_Readable):
         if int(reply[0]) != 1:
             current = _text_or_bytes(reply[1]) if len(reply) > 1 else None
             raise Conflict(key, expected, current)
+
+    def change_many(self, changes: Sequence[Change]) -> None:
+        """One Lua script: every compare, then every write and entry, one publish."""
+        _check_batch(changes)
+        if not changes:
+            return
+        args: list[str | bytes] = [str(len(changes)), str(self.retention)]
+        for change in changes:
+            args += [
+                change.key,
+                "0" if change.expected is None else "1",
+                b"" if change.expected is None else _raw_bytes(change.expected),
+                "0" if change.new is None else "1",
+                b"" if change.new is None else _raw_bytes(change.new),
+                change.entry.to_json(),
+            ]
+        reply = self._change_many(keys=[self.key, self.stream, self.channel], args=args)
+        if int(reply[0]) != 1:
+            refused = changes[int(reply[1])]
+            current = _text_or_bytes(reply[2]) if len(reply) > 2 else None
+            raise Conflict(refused.key, refused.expected, current)
 
     def history(
         self, key: str | None = None, *, limit: int = 50, before: str | None = None
