@@ -503,3 +503,162 @@ def test_an_etcd_that_is_not_there_is_named(tmp_path: Path) -> None:
             editor.read_all()
     finally:
         editor.close()
+
+
+# -- batches: change_many, all or nothing ------------------------------------------------------
+
+
+def batch(editor: Any, *changes: tuple[str, object, object]) -> list[AuditEntry]:
+    from configgen.audit import Change
+
+    made = [
+        Change(key, expected, new, new_entry(actor="ann", channel="import", flag=key,
+                                             old=expected, new=new, note="bulk"))
+        for key, expected, new in changes
+    ]  # fmt: skip
+    editor.change_many(made)
+    return [change.entry for change in made]
+
+
+def test_change_many_applies_every_change_or_none(place: Place, editor: Any) -> None:
+    e = editor.encode
+    change(editor, "ui.theme", None, e("dark"))
+    change(editor, "max_items", None, e(7))
+    written = batch(
+        editor, ("ui.theme", e("dark"), e("light")), ("max_items", e(7), None),
+        ("discount", None, e(0.5)),
+    )  # fmt: skip
+    assert editor.read_all() == {"ui.theme": e("light"), "discount": e(0.5)}
+    history = editor.history()
+    assert len(history) == 5 and sorted(history[:3], key=lambda x: x.id) == sorted(
+        written, key=lambda x: x.id
+    )  # one entry per change, each as recorded
+    assert {(x.flag, x.channel, x.note) for x in history[:3]} == {
+        ("ui.theme", "import", "bulk"), ("max_items", "import", "bulk"),
+        ("discount", "import", "bulk"),
+    }  # fmt: skip
+    before = (editor.read_all(), editor.history(limit=100))
+
+    # the first, a middle and the last change stale in turn: nothing at all is written
+    stale_sets = [
+        ("greeting", [("greeting", e("x"), e("y")), ("ui.theme", e("light"), e("dark"))]),
+        ("discount", [("greeting", None, e("y")), ("discount", None, e(0.7)),
+                      ("kill_switch", None, e(True))]),
+        ("max_items", [("greeting", None, e("y")), ("ui.theme", e("light"), None),
+                       ("max_items", e(7), None)]),
+    ]  # fmt: skip
+    for stale_key, stale in stale_sets:
+        with pytest.raises(Conflict) as caught:
+            batch(editor, *stale)
+        assert caught.value.key == stale_key
+        assert "nothing was written" in str(caught.value)
+        assert (editor.read_all(), editor.history(limit=100)) == before
+    with pytest.raises(ValueError, match=r"ui\.theme is changed twice in one batch"):
+        batch(editor, ("ui.theme", e("light"), e("dark")), ("ui.theme", e("dark"), None))
+    editor.change_many([])
+    assert (editor.read_all(), editor.history(limit=100)) == before
+
+
+def test_a_batch_loses_to_a_change_made_meanwhile(place: Place, editor: Any) -> None:
+    e = editor.encode
+    for number in range(20):
+        change(editor, f"f{number:02d}", None, e(number))
+    seen = editor.read_all()
+    other = place.editor()
+    try:  # another writer changes one flag after the batch read its values
+        change(other, "f13", seen["f13"], e(99))
+    finally:
+        other.close()
+    before = (editor.read_all(), editor.history(limit=100))
+    with pytest.raises(Conflict) as caught:
+        batch(editor, *[(key, raw, e(100)) for key, raw in sorted(seen.items())])
+    assert (caught.value.key, caught.value.expected, caught.value.current) == (
+        "f13", e(13), e(99),
+    )  # fmt: skip
+    assert (editor.read_all(), editor.history(limit=100)) == before
+
+
+@pytest.mark.servers
+def test_etcd_batches_up_to_half_of_max_txn_ops_changes(tmp_path: Path) -> None:
+    server = Etcd(tmp_path)
+    server.start()
+    editor = EtcdEditor("svc", port=server.port)
+    try:
+        assert editor.max_changes == 64  # etcd's default --max-txn-ops is 128
+        written = batch(editor, *[(f"f{n:03d}", None, str(n)) for n in range(64)])
+        assert len(editor.read_all()) == 64
+        assert sorted(editor.history(limit=1000), key=lambda x: x.id) == sorted(
+            written, key=lambda x: x.id
+        )
+        with pytest.raises(ValueError, match=r"^65 changes do not fit in one etcd transaction, "
+                           r"which takes at most 64 changes \(two operations each; the server's "
+                           r"--max-txn-ops is 128\): import smaller files, or raise"):  # fmt: skip
+            batch(editor, *[(f"g{n:03d}", None, "1") for n in range(65)])
+        assert len(editor.read_all()) == 64 and len(editor.history(limit=1000)) == 64
+    finally:
+        editor.close()
+        server.stop()
+
+
+@pytest.mark.servers
+def test_etcd_with_a_lower_max_txn_ops_refuses_a_batch_clearly(tmp_path: Path) -> None:
+    server = Etcd(tmp_path)
+    server.command += ["--max-txn-ops", "16"]
+    server.start()
+    editor = EtcdEditor("svc", port=server.port)  # believes the default, 128
+    try:
+        with pytest.raises(ValueError, match=r"^20 changes do not fit .* the server's "
+                           r"--max-txn-ops is lower.* too many operations"):  # fmt: skip
+            batch(editor, *[(f"f{n:02d}", None, "1") for n in range(20)])
+        assert editor.read_all() == {} and editor.history() == []
+        told = EtcdEditor("svc", port=server.port, max_txn_ops=16)
+        try:
+            with pytest.raises(ValueError, match="at most 8 changes"):
+                batch(told, *[(f"f{n:02d}", None, "1") for n in range(9)])
+            batch(told, *[(f"f{n:02d}", None, "1") for n in range(8)])
+            assert len(told.read_all()) == 8 and len(told.history(limit=100)) == 8
+        finally:
+            told.close()
+    finally:
+        editor.close()
+        server.stop()
+
+
+def test_file_batch_is_withdrawn_whole_when_the_file_is_not_replaced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    editor = FileEditor(tmp_path / "flags.toml")
+    kept = change(editor, "max_items", None, 1)
+    from configgen.stores import _editors
+
+    def failing(path: Path, data: bytes) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(_editors, "_write_atomically", failing)
+    with pytest.raises(OSError, match="No space left"):
+        batch(editor, ("max_items", 1, 2), ("ui.theme", None, "dark"), ("discount", None, 0.5))
+    monkeypatch.undo()
+    lines = [json.loads(line) for line in editor.audit_path.read_text().splitlines()]
+    assert len(lines) == 7  # one entry, three of the batch, three withdrawals
+    assert [line["aborted"] for line in lines[4:]] == [line["id"] for line in lines[1:4]]
+    assert editor.history() == [kept] and editor.read_all() == {"max_items": 1}
+
+    # a writer that died between the batch's log lines and the file: the next change
+    # withdraws the whole batch, not only its last entry
+    dead = [new_entry(actor="x", channel="import", flag=key, old=old, new=new)
+            for key, old, new in [("max_items", 1, 9), ("ui.theme", None, "dark")]]  # fmt: skip
+    with editor.audit_path.open("a") as log:
+        for entry in dead:
+            log.write(_editors._batch_line(entry, dead[0].id) + "\n")
+    later = change(editor, "discount", None, 0.25)
+    assert editor.history() == [later, kept]
+    # a batch that was made stays, also when a later change looks at it
+    made = batch(editor, ("max_items", 1, 2), ("ui.theme", None, "dark"))
+    again = change(editor, "discount", 0.25, 0.5)
+    assert {x.id for x in editor.history(limit=10)} == {
+        again.id,
+        later.id,
+        kept.id,
+        *(x.id for x in made),
+    }
+    assert editor.read_all() == {"max_items": 2, "ui.theme": "dark", "discount": 0.5}

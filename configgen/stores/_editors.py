@@ -508,7 +508,8 @@ class EtcdEditor(_Readable):
     `change_many` is one transaction too: a compare for every key, then every write and
     every audit entry. etcd bounds the operations in one transaction (``--max-txn-ops``,
     128 by default); *max_txn_ops* tells the editor the server's limit, and a batch of more
-    changes than that is refused before anything is sent (`max_changes`).
+    changes than fits (`max_changes`, half of it: a change is its value and its entry) is
+    refused before anything is sent.
     """
 
     kind = "etcd"
@@ -610,31 +611,24 @@ class EtcdEditor(_Readable):
 
     @property
     def max_changes(self) -> int:
-        """The most changes `change_many` applies in one transaction: ``max_txn_ops``."""
-        return self.max_txn_ops
+        """The most changes `change_many` applies in one transaction: half of ``max_txn_ops``
+        (each change is two operations, the value and its audit entry)."""
+        return self.max_txn_ops // 2
 
     def change_many(self, changes: Sequence[Change]) -> None:
         """ONE transaction: a compare per key, then every write and every audit entry.
 
-        The writes go in nested transactions of at most ``max_txn_ops`` operations each when
-        they do not fit in one list (etcd counts each list of a transaction on its own); so a
-        batch holds up to ``max_txn_ops`` changes. A bigger one raises ValueError, sending
-        nothing; so does a server whose limit is lower than ``max_txn_ops`` says.
+        etcd bounds each list of a transaction to ``max_txn_ops`` operations, so a batch
+        holds up to `max_changes` changes. A bigger one raises ValueError and sends nothing;
+        a server whose limit is lower than ``max_txn_ops`` says refuses it the same way.
         """
         _check_batch(changes)
         if not changes:
             return
-        if len(changes) > self.max_txn_ops:
-            raise ValueError(_too_many(len(changes), self.max_txn_ops))
+        if len(changes) > self.max_changes:
+            raise ValueError(_too_many(len(changes), self.max_changes, self.max_txn_ops))
         compares = [self._compare(c.key, c.expected) for c in changes]
-        writes = [op for c in changes for op in self._writes(c.key, c.new, c.entry)]
-        success = writes
-        if len(writes) > self.max_txn_ops:
-            step = self.max_txn_ops
-            success = [
-                {"request_txn": {"compare": [], "success": writes[at : at + step], "failure": []}}
-                for at in range(0, len(writes), step)
-            ]
+        success = [op for c in changes for op in self._writes(c.key, c.new, c.entry)]
         failure = [{"request_range": {"key": _b64(self.prefix + c.key.encode())}} for c in changes]
         try:
             reply = self._post(
@@ -643,7 +637,7 @@ class EtcdEditor(_Readable):
         except ConnectionError as exc:
             if "too many operations" in str(exc):
                 raise ValueError(
-                    f"{_too_many(len(changes), None)} ({exc}); nothing was written"
+                    f"{_too_many(len(changes), None, None)} ({exc}); nothing was written"
                 ) from None
             raise
         if not reply.get("succeeded"):
@@ -697,17 +691,18 @@ class EtcdEditor(_Readable):
             self._client.session.close()
 
 
-def _too_many(count: int, limit: int | None) -> str:
+def _too_many(count: int, limit: int | None, max_txn_ops: int | None) -> str:
     """Why etcd refuses a batch of *count* changes, and what to do about it."""
     allowed = (
-        f"at most {limit} changes (the server's --max-txn-ops)"
+        f"at most {limit} changes (two operations each; the server's --max-txn-ops is "
+        f"{max_txn_ops})"
         if limit is not None
-        else "fewer changes: the server's --max-txn-ops is lower"
+        else "fewer changes: the server's --max-txn-ops is lower than configgen was told"
     )
     return (
         f"{count} changes do not fit in one etcd transaction, which takes {allowed}: "
-        "import smaller files, or raise --max-txn-ops on every etcd server (and pass the "
-        "same --max-txn-ops to configgen)"
+        "import smaller files, or raise --max-txn-ops on every etcd server and pass the "
+        "same --max-txn-ops to configgen"
     )
 
 
