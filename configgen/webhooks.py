@@ -228,6 +228,8 @@ class Outbox(Protocol):
 
     def get(self, delivery_id: str) -> dict[str, Any] | None: ...
 
+    def close(self) -> None: ...
+
 
 # -- sending ---------------------------------------------------------------------------------
 

@@ -79,11 +79,12 @@ def create_app(
 
         endpoints = webhooks.endpoints(current.webhooks)
         if outbox is None:
-            if not isinstance(store or current.store, str):
+            url = store or current.store
+            if not isinstance(url, str):
                 raise ValueError("webhooks over an editor object need an outbox= as well")
             from configgen.stores import open_outbox
 
-            outbox = open_outbox(store or current.store, service=service or current.service)
+            outbox = open_outbox(url, service=service or current.service)
         flags_by_key = {flag.key: flag for flag in schema.flags()}
         dispatcher = webhooks.Dispatcher(editor, outbox, endpoints, flags_by_key)
         dispatcher.start()
