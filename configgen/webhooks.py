@@ -462,7 +462,8 @@ class Dispatcher:
             return self._finish(delivery, "failed", None, "the endpoint is no longer configured")
         marker = self.outbox.get(f"endpoint.{endpoint.id}")
         if marker is not None and marker.get("status") == "disabled":
-            return self._finish(delivery, "disabled", None, "the endpoint answered 410 Gone")
+            # failed, not disabled: finished records are trimmed, only the marker stays
+            return self._finish(delivery, "failed", None, "the endpoint is disabled (410 Gone)")
         status, retry_after, error = send(
             endpoint, str(delivery["message_id"]), str(delivery["body"]).encode()
         )
