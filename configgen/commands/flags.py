@@ -1,5 +1,6 @@
-"""``configgen flags list|get|set|delete|history --store URL``: flag values in etcd, Redis or a
-local overrides file; changes are compare-and-set and recorded in the store's audit log."""
+"""``configgen flags list|get|set|delete|history|export|import --store URL``: flag values in
+etcd, Redis or a local overrides file; changes are compare-and-set and recorded in the store's
+audit log. ``export`` and ``import`` are in `configgen.commands.bulk`."""
 
 from __future__ import annotations
 
@@ -87,6 +88,9 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser],
     sub.add_argument("key", nargs="?", help="only this flag's changes")
     sub.add_argument("--limit", type=_positive, default=50, metavar="N",
                      help="at most N entries (default 50)")  # fmt: skip
+    from configgen.commands import bulk
+
+    bulk.add_parsers(actions, parents)
 
 
 def _positive(text: str) -> int:
@@ -128,6 +132,10 @@ def run(args: argparse.Namespace) -> int:
     level = key_logger.level
     key_logger.setLevel(logging.ERROR)
     try:
+        if args.action in ("export", "import"):
+            from configgen.commands import bulk
+
+            return bulk.run(args, flags, service)
         return _with_editor(args, flags, key, typed, service)
     finally:
         key_logger.setLevel(level)

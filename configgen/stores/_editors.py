@@ -412,8 +412,11 @@ def _parse_toml(text: str) -> dict[str, Any]:
     return tomli.loads(text)
 
 
-def _render_overrides(values: dict[str, Any], audit_name: str) -> str:
-    """The overrides file for *values*: dotted keys as nested tables, sorted."""
+def _render_overrides(
+    values: dict[str, Any], audit_name: str = "", *, header: Sequence[str] | None = None
+) -> str:
+    """The overrides file for *values*: dotted keys as nested tables, sorted; the comment
+    lines *header* on top (by default, what writes it and where its changes are logged)."""
     import tomlkit
 
     tree: dict[str, Any] = {}
@@ -441,11 +444,14 @@ def _render_overrides(values: dict[str, Any], audit_name: str) -> str:
             else:
                 into.add(name, value)
 
+    if header is None:
+        header = (
+            "Flag values set with `configgen flags set` or `configgen serve`.",
+            f"Every change is logged in {audit_name}; edits by hand are not.",
+        )
     document = tomlkit.document()
-    document.add(
-        tomlkit.comment("Flag values set with `configgen flags set` or `configgen serve`.")
-    )
-    document.add(tomlkit.comment(f"Every change is logged in {audit_name}; edits by hand are not."))
+    for line in header:
+        document.add(tomlkit.comment(line))
     build(tree, document)
     return tomlkit.dumps(document)
 

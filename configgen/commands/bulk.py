@@ -1,0 +1,190 @@
+"""``configgen flags export`` and ``configgen flags import``: every stored value at once, as
+JSON or TOML; an import is checked whole against flags.toml and applied all or nothing."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from configgen import bulk
+from configgen.audit import DEFAULT_RETENTION, Conflict, os_user
+from configgen.commands.flags import _positive, _stored
+from configgen.diagnostics import did_you_mean
+from configgen.model import Flag
+from configgen.stores._editors import DEFAULT_MAX_TXN_OPS
+
+
+def add_parsers(
+    actions: argparse._SubParsersAction[argparse.ArgumentParser],
+    parents: list[argparse.ArgumentParser],
+) -> None:
+    sub = actions.add_parser(
+        "export", parents=parents, help="write the stored values as JSON or TOML, sorted by key"
+    )
+    sub.add_argument("keys", nargs="*", metavar="KEY", help="only these flags (default: all)")
+    sub.add_argument("--format", choices=bulk.FORMATS,
+                     help="json or toml (default: by -o FILE's extension, else json)")  # fmt: skip
+    sub.add_argument("-o", "--output", metavar="FILE", help="write there, not to standard output")
+    sub = actions.add_parser(
+        "import", parents=parents,
+        help="check a JSON or TOML file of values against flags.toml, show the changes, "
+        "apply them all or nothing",
+    )  # fmt: skip
+    sub.add_argument("file", metavar="FILE", help="the values; '-' reads standard input")
+    sub.add_argument("--format", choices=bulk.FORMATS,
+                     help="json or toml (default: by FILE's extension)")  # fmt: skip
+    sub.add_argument("--dry-run", action="store_true", help="show the changes, write nothing")
+    sub.add_argument("--replace", action="store_true",
+                     help="also reset the stored flags FILE does not mention (delete their "
+                     "values: their defaults apply)")  # fmt: skip
+    sub.add_argument("--note", default="", metavar="TEXT",
+                     help="why, for the audit log (one note for every change)")  # fmt: skip
+    sub.add_argument("--retention", type=_positive, default=None, metavar="N",
+                     help=f"audit entries the store keeps (default {DEFAULT_RETENTION})")  # fmt: skip
+    sub.add_argument("--max-txn-ops", type=_positive, default=DEFAULT_MAX_TXN_OPS, metavar="N",
+                     help="the etcd servers' --max-txn-ops (default "
+                     f"{DEFAULT_MAX_TXN_OPS}): an import into etcd changes at most N/2 flags")  # fmt: skip
+
+
+def run(args: argparse.Namespace, flags: dict[str, Flag], service: str) -> int:
+    if args.action == "export":
+        return export(args, flags, service)
+    return import_values(args, flags, service)
+
+
+def _open(args: argparse.Namespace, service: str) -> Any:
+    """The store's editor (ValueError: a URL it cannot use; ImportError: no client)."""
+    from configgen.stores import open_editor
+
+    return open_editor(
+        args.store,
+        service=service,
+        timeout=args.timeout,
+        retention=getattr(args, "retention", None),
+        max_txn_ops=getattr(args, "max_txn_ops", DEFAULT_MAX_TXN_OPS),
+    )
+
+
+def export(args: argparse.Namespace, flags: dict[str, Flag], service: str) -> int:
+    """Write the stored values; 1 if some could not be exported (named on stderr)."""
+    for key in args.keys:
+        if key not in flags:
+            print(f"configgen: no flag {key!r} in flags.toml{did_you_mean(key, flags)}",
+                  file=sys.stderr)  # fmt: skip
+            return 1
+    format = args.format or (bulk.format_of(args.output) if args.output else "json")
+    if format is None:
+        print(f"configgen: {args.output}: its name ends in neither .json nor .toml: "
+              "say --format json or --format toml", file=sys.stderr)  # fmt: skip
+        return 2
+    try:
+        editor = _open(args, service)
+    except (ValueError, ImportError) as exc:
+        print(f"configgen: {exc}", file=sys.stderr)
+        return 2 if isinstance(exc, ValueError) else 1
+    try:
+        stored = bulk.stored_values(editor)
+    except Exception as exc:
+        print(f"configgen: {args.store}: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        editor.close()
+    exported = bulk.export_values(stored, flags, args.keys or None)
+    text = bulk.render(exported.values, format)
+    if args.output and args.output != "-":
+        from configgen.stores._editors import _write_atomically
+
+        try:
+            _write_atomically(Path(args.output), text.encode("utf-8"))
+        except OSError as exc:
+            print(f"configgen: {args.output}: {exc.strerror or exc}", file=sys.stderr)
+            return 1
+    else:
+        sys.stdout.write(text)
+    status = 0
+    for key in args.keys:
+        if key not in stored:
+            print(f"configgen: {key}: no stored value (its default {flags[key].default!r} "
+                  "applies); nothing to export", file=sys.stderr)  # fmt: skip
+    for key, why in exported.invalid.items():
+        print(f"configgen: warning: {why}; services serve the default "
+              f"{flags[key].default!r}; not exported", file=sys.stderr)  # fmt: skip
+        status = 1
+    for key in exported.unknown:
+        print(f"configgen: note: key {key!r} in the store is no flag in flags.toml; "
+              "not exported", file=sys.stderr)  # fmt: skip
+    return status
+
+
+def import_values(args: argparse.Namespace, flags: dict[str, Flag], service: str) -> int:
+    """Check the file whole, show the changes, apply them all or nothing (unless --dry-run)."""
+    format = args.format or bulk.format_of(args.file)
+    if format is None:
+        print(f"configgen: {args.file}: its name ends in neither .json nor .toml: "
+              "say --format json or --format toml", file=sys.stderr)  # fmt: skip
+        return 2
+    try:
+        data = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
+    except OSError as exc:
+        print(f"configgen: {args.file}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    shown = "<stdin>" if args.file == "-" else args.file
+    wanted, problems = bulk.parse_import(data, flags, format=format, shown_as=shown)
+    if problems:
+        for problem in problems:
+            print(f"{problem.path}:{problem.line}:{problem.col}: {problem.message}",
+                  file=sys.stderr)  # fmt: skip
+        count = "1 problem" if len(problems) == 1 else f"{len(problems)} problems"
+        print(f"configgen: {shown}: {count}; nothing was written", file=sys.stderr)
+        return 1
+    try:
+        editor = _open(args, service)
+    except (ValueError, ImportError) as exc:
+        print(f"configgen: {exc}", file=sys.stderr)
+        return 2 if isinstance(exc, ValueError) else 1
+    try:
+        return _apply(args, editor, flags, wanted, shown)
+    except Exception as exc:
+        print(f"configgen: {args.store}: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        editor.close()
+
+
+def _apply(
+    args: argparse.Namespace, editor: Any, flags: dict[str, Flag], wanted: dict[str, Any],
+    shown: str,
+) -> int:  # fmt: skip
+    stored = bulk.stored_values(editor)
+    differences = bulk.plan(wanted, stored, flags, replace=args.replace)
+    if args.replace:
+        for key in sorted(set(stored) - set(flags)):
+            print(f"configgen: note: key {key!r} in the store is no flag in flags.toml; "
+                  "--replace leaves it", file=sys.stderr)  # fmt: skip
+    if not differences:
+        print(f"nothing to change: the store already holds the values of {shown}")
+        return 0
+    for difference in differences:
+        print(bulk.show(difference, flags))
+    count = len(differences)
+    changes = "1 change" if count == 1 else f"{count} changes"
+    refused = bulk.too_many(editor, count)
+    if refused is not None:
+        print(f"configgen: {refused}", file=sys.stderr)
+        return 1
+    if args.dry_run:
+        print(f"{changes}; a dry run: nothing was written")
+        return 0
+    batch = bulk.changes(differences, editor, actor=os_user(), note=args.note)
+    try:
+        editor.change_many(batch)
+    except Conflict as exc:
+        none = "" if count == 1 else f" (none of the {changes})"
+        print(f"configgen: {exc.key} changed meanwhile: the store now holds "
+              f"{_stored(exc.current)}, not {_stored(exc.expected)}; nothing was "
+              f"written{none}", file=sys.stderr)  # fmt: skip
+        return 1
+    print(f"{changes} written, each with its audit entry")
+    return 0
