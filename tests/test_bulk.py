@@ -506,3 +506,26 @@ def test_the_functions_the_server_calls() -> None:
         editor.change_many(batch)
     _, problems = bulk.parse_import("max_items = 'x'\n", flags, format="toml", shown_as="up")
     assert [(p.path, p.line, p.col, p.key) for p in problems] == [("up", 1, 1, "max_items")]
+
+
+@pytest.mark.servers
+def test_an_import_replaces_a_value_that_is_not_utf8(
+    tmp_path: Path, everything: Path, cli: CLI, redis_server: Redis
+) -> None:
+    import redis
+
+    with redis.Redis(port=redis_server.port) as admin:
+        admin.hset(b"svc:flags", b"max_items", b"\xff\xfe")
+    url = f"redis://127.0.0.1:{redis_server.port}/0"
+    project = ["--project", everything, "--store", url, "--service", "svc"]
+    exported = cli("flags", "export", *project)
+    assert (exported.code, exported.out) == (1, "{}\n")
+    assert "max_items is an int flag: b'\\xff\\xfe' is not a whole number" in exported.err
+    wanted = tmp_path / "wanted.json"
+    wanted.write_text('{"max_items": 3}')
+    result = cli("flags", "import", wanted, *project)
+    assert (result.code, result.out) == (
+        0,
+        "~ max_items: b'\\xff\\xfe' (invalid) -> 3\n1 change written, with its audit entry\n",
+    )
+    assert cli("flags", "export", *project).out == '{\n  "max_items": 3\n}\n'

@@ -662,3 +662,16 @@ def test_file_batch_is_withdrawn_whole_when_the_file_is_not_replaced(
         *(x.id for x in made),
     }
     assert editor.read_all() == {"max_items": 2, "ui.theme": "dark", "discount": 0.5}
+
+
+def test_a_change_after_a_batch_reads_only_the_logs_tail(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    editor = FileEditor(tmp_path / "flags.toml")
+    batch(editor, *[(f"f{n:03d}", None, n) for n in range(300)])
+
+    def whole_log(self: FileEditor) -> list[bytes]:
+        raise AssertionError("the whole log was read")
+
+    monkeypatch.setattr(FileEditor, "_log_lines", whole_log)
+    change(editor, "f000", 0, 1)  # the batch was made: its last entry says so

@@ -186,5 +186,6 @@ def _apply(
               f"{_stored(exc.current)}, not {_stored(exc.expected)}; nothing was "
               f"written{none}", file=sys.stderr)  # fmt: skip
         return 1
-    print(f"{changes} written, each with its audit entry")
+    each = "with its audit entry" if count == 1 else "each with its audit entry"
+    print(f"{changes} written, {each}")
     return 0

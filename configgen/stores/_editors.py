@@ -330,11 +330,14 @@ class FileEditor(_Readable):
             batch = json.loads(lines[-1]).get(_BATCH)
         except ValueError:
             return  # an aborted marker, or a line that is no entry
+        current = values.get(last.flag)
+        unmade = same(current, last.old) and not same(current, last.new)
         if not isinstance(batch, str):
-            current = values.get(last.flag)
-            if same(current, last.old) and not same(current, last.new):
+            if unmade:
                 self._append(json.dumps({_ABORTED: last.id}))
             return
+        if not unmade and not same(last.old, last.new):
+            return  # the batch's last change was made: so was the batch (the usual case)
         # the last change was a batch: it was made, or none of it was (only after a crash
         # between its log lines and the file is its every flag still at its old value)
         members = [entry for entry in self._batch_entries(batch) if not same(entry.old, entry.new)]
