@@ -674,7 +674,7 @@ def _shown(value: object) -> str:
     return json.dumps(value)
 
 
-from configgen.server import _webhooks  # noqa: E402  (it builds on the helpers above)
+from configgen.server import _bulk, _webhooks  # noqa: E402  (they build on the helpers above)
 
 
 def build(
@@ -709,6 +709,10 @@ def build(
             methods=["POST"],
             name="ofrep_flag",
         ),
+        Route("/import", _bulk.import_page, name="import_page"),
+        Route("/import", _bulk.import_post, methods=["POST"], name="import_post"),
+        Route("/api/v1/export", _bulk.api_export, name="api_export"),
+        Route("/api/v1/import", _bulk.api_import, methods=["POST"], name="api_import"),
         Route("/webhooks", _webhooks.page, name="webhooks"),
         Route("/webhooks", _webhooks.page_action, methods=["POST"], name="webhooks_action"),
         Route("/api/v1/webhooks/deliveries", _webhooks.api_deliveries, name="api_deliveries"),
