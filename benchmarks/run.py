@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
+import json
 import os
 import shutil
 import statistics
@@ -751,6 +752,117 @@ def _bench_propagation(client: Any, url: str, store_url: str, name: str) -> None
           f"p99 {fmt(p99).strip()} ({len(latencies)} of 500 seen; goal: p99 < 50 ms)")  # fmt: skip
 
 
+def bench_exchange(tmp: Path) -> None:
+    """Import of 1,000 values per store, and webhook delivery latency after a change."""
+    print("bulk import and webhooks, on loopback")
+    sys.path.insert(0, str(REPO))
+    from configgen import bulk, webhooks
+    from configgen.flags_reader import read_flags
+    from configgen.stores import open_editor, open_store
+    from tests.servers import Etcd, Redis
+    from tests.test_webhooks import SECRET, Receiver
+
+    flags_file = tmp / "exchange-flags.toml"
+    flags_file.write_text(
+        "".join(f'[flags.f{i:04d}]\ntype = "int"\ndefault = 0\n' for i in range(1000))
+    )
+    schema, _ = read_flags(flags_file, "flags.toml")
+    assert schema is not None
+    flags = {flag.key: flag for flag in schema.flags()}
+    text = json.dumps({key: 1 for key in flags})
+    stores: list[tuple[str, Any]] = [("file", None)]
+    for name, kind in (("etcd", Etcd), ("redis", Redis)):
+        try:
+            stores.append((name, kind(tmp / f"x-{name}")))
+        except BaseException as exc:  # pytest's skip/fail outside pytest
+            print(f"  ({name} not available: {exc})")
+    for name, server in stores:
+        if server is not None:
+            (tmp / f"x-{name}").mkdir(exist_ok=True)
+            server.start()
+        try:
+            url = {
+                "file": f"file://{tmp / 'exchange-overrides.toml'}",
+                "etcd": f"etcd://127.0.0.1:{server.port if server else 0}/bench",
+                "redis": f"redis://127.0.0.1:{server.port if server else 0}/0",
+            }[name]
+            editor = open_editor(url, service="bench")
+            wanted, _ = bulk.parse_import(text, flags, format="json")
+            start = time.perf_counter()
+            differences = bulk.plan(wanted, bulk.stored_values(editor), flags)
+            limit = bulk.batch_limit(editor)
+            size = limit or len(differences)
+            for at in range(0, len(differences), size):
+                editor.change_many(bulk.changes(differences[at : at + size], editor, actor="bench"))
+            imported = time.perf_counter() - start
+            raw = open_store(url, service="bench") if name != "file" else None
+            bare = None
+            if raw is not None:
+                start = time.perf_counter()
+                for key in flags:
+                    raw.set(key, 2)
+                bare = time.perf_counter() - start
+                raw.close()
+            batches = (
+                ""
+                if limit is None
+                else f" in {len(range(0, len(differences), size))} batches of {size}"
+            )
+            note = "" if bare is None else f"; 1,000 bare writes one by one: {fmt(bare).strip()}"
+            print(
+                f"  {'import of 1,000 values, ' + name:<48} {fmt(imported).strip()}{batches}{note}"
+            )
+            editor.close()
+        finally:
+            if server is not None:
+                server.stop()
+
+    receiver = Receiver()
+    receiver.start()
+    from configgen import audit
+
+    editor = audit.MemoryEditor()
+    dispatcher = webhooks.Dispatcher(
+        editor,
+        webhooks.MemoryOutbox(),
+        webhooks.endpoints([{"url": receiver.url, "secret": SECRET, "allow-private": True}]),
+        flags,
+    )
+    dispatcher.start()
+    time.sleep(0.5)
+    sent: dict[str, float] = {}
+    arrived: dict[str, float] = {}
+
+    class Recording(list[Any]):
+        def append(self, item: Any) -> None:
+            arrived[str(item[1]["data"]["new"])] = time.time()
+            super().append(item)
+
+    receiver.messages = Recording()
+    for i in range(30):
+        sent[str(i)] = time.time()
+        editor.change(
+            "f0001",
+            editor.read("f0001"),
+            i,
+            audit.new_entry(
+                actor="bench", channel="api", flag="f0001", old=editor.read("f0001"), new=i
+            ),
+        )
+        time.sleep(0.1)
+    deadline = time.time() + 10
+    while len(arrived) < 30 and time.time() < deadline:
+        time.sleep(0.05)
+    dispatcher.stop()
+    receiver.stop()
+    latencies = [arrived[k] - sent[k] for k in sent if k in arrived]
+    p50, p99 = _percentiles(latencies)
+    print(
+        f"  {'webhook delivery after a change':<48} p50 {fmt(p50).strip()}, p99 {fmt(p99).strip()} "
+        f"({len(latencies)} of 30; goal: under 1 s)"
+    )
+
+
 BENCHES = {
     "load": bench_load,
     "import": bench_import,
@@ -759,6 +871,7 @@ BENCHES = {
     "build": bench_build,
     "stores": bench_stores,
     "server": bench_server,
+    "exchange": bench_exchange,
 }
 
 
