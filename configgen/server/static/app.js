@@ -10,10 +10,14 @@
       const response = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
       if (!response.ok) return;
       const body = await response.json();
-      if (version !== null && body.version !== version) {
+      // every row is compared with what it shows, from the first poll on: a change made
+      // between the render and the first answer counts, and so does one back to a value
+      // shown before
+      if (body.version !== version) {
         for (const flag of body.flags) {
           const row = table.querySelector(`tr[data-flag="${CSS.escape(flag.key)}"]`);
           if (!row || row.getAttribute("data-etag") === flag.etag) continue;
+          row.setAttribute("data-etag", flag.etag);
           row.querySelector("[data-value]").textContent = shown(flag.value);
           row.querySelector("[data-source]").textContent = flag.source;
           row.classList.add("changed");
