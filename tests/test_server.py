@@ -48,8 +48,9 @@ def client(editor: audit.MemoryEditor) -> Iterator[TestClient]:
 
 
 def _login(client: TestClient, name: str) -> str:
-    response = client.post("/login", data={"name": name, "password": PASSWORDS[name]},
-                           follow_redirects=False)  # fmt: skip
+    response = client.post(
+        "/login", data={"name": name, "password": PASSWORDS[name]}, follow_redirects=False
+    )
     assert response.status_code == 303, response.text
     page = client.get("/").text
     found = re.search(r'name="csrf" value="([^"]+)"', page)
@@ -89,14 +90,19 @@ def test_an_editor_changes_a_flag_with_a_confirmation_and_an_audit_entry(
     page = client.get("/flags/max_items").text
     expected = re.search(r'name="expected" value="([^"]+)"', page)
     assert expected is not None
-    form = {"csrf": csrf, "expected": html.unescape(expected.group(1)), "action": "set",
-            "value": "75"}  # fmt: skip
+    form = {
+        "csrf": csrf,
+        "expected": html.unescape(expected.group(1)),
+        "action": "set",
+        "value": "75",
+    }
     confirm = client.post("/flags/max_items/preview", data=form)
     assert confirm.status_code == 200
     assert re.search(r'class="old">50 \(default\)</span>\s*→\s*<span class="new">75<', confirm.text)
     assert editor.read("max_items") is None  # a preview writes nothing
-    done = client.post("/flags/max_items", data={**form, "note": "more for the sale"},
-                       follow_redirects=False)  # fmt: skip
+    done = client.post(
+        "/flags/max_items", data={**form, "note": "more for the sale"}, follow_redirects=False
+    )
     assert done.status_code == 303
     assert editor.read("max_items") == 75
     (entry,) = editor.history("max_items")
@@ -117,16 +123,22 @@ def test_a_viewer_cannot_change_anything(client: TestClient, editor: audit.Memor
     assert client.post("/flags/new_checkout/preview", data=form).status_code == 403
     assert client.post("/flags/new_checkout", data=form).status_code == 403
     headers = {"authorization": f"Bearer {VIEW_TOKEN}", "if-match": "*"}
-    assert client.put("/api/v1/flags/new_checkout", json={"value": True},
-                      headers=headers).status_code == 403  # fmt: skip
+    assert (
+        client.put("/api/v1/flags/new_checkout", json={"value": True}, headers=headers).status_code
+        == 403
+    )
     assert editor.read_all() == {}
 
 
 def test_a_stale_page_is_refused(client: TestClient, editor: audit.MemoryEditor) -> None:
     csrf = _login(client, "eddie")
     stale = audit.etag(None)
-    editor.change("ui.theme", None, "dark", audit.new_entry(actor="x", channel="cli",
-                  flag="ui.theme", old=None, new="dark"))  # fmt: skip
+    editor.change(
+        "ui.theme",
+        None,
+        "dark",
+        audit.new_entry(actor="x", channel="cli", flag="ui.theme", old=None, new="dark"),
+    )
     form = {"csrf": csrf, "expected": stale, "action": "set", "value": "light", "note": ""}
     response = client.post("/flags/ui.theme", data=form)
     assert response.status_code == 409
@@ -139,15 +151,23 @@ def test_csrf_token_and_origin_are_required(client: TestClient, editor: audit.Me
     form = {"expected": audit.etag(None), "action": "set", "value": "true"}
     assert client.post("/flags/new_checkout", data=form).status_code == 403
     assert client.post("/flags/new_checkout", data={**form, "csrf": "forged"}).status_code == 403
-    foreign = client.post("/flags/new_checkout", data={**form, "csrf": csrf},
-                          headers={"origin": "https://evil.example"})  # fmt: skip
+    foreign = client.post(
+        "/flags/new_checkout",
+        data={**form, "csrf": csrf},
+        headers={"origin": "https://evil.example"},
+    )
     assert foreign.status_code == 403
-    cross = client.post("/flags/new_checkout", data={**form, "csrf": csrf},
-                        headers={"sec-fetch-site": "cross-site"})  # fmt: skip
+    cross = client.post(
+        "/flags/new_checkout", data={**form, "csrf": csrf}, headers={"sec-fetch-site": "cross-site"}
+    )
     assert cross.status_code == 403
     assert editor.read_all() == {}
-    ok = client.post("/flags/new_checkout", data={**form, "csrf": csrf}, headers={"origin": BASE},
-                     follow_redirects=False)  # fmt: skip
+    ok = client.post(
+        "/flags/new_checkout",
+        data={**form, "csrf": csrf},
+        headers={"origin": BASE},
+        follow_redirects=False,
+    )
     assert ok.status_code == 303 and editor.read("new_checkout") is True
 
 
@@ -168,8 +188,10 @@ def test_every_response_carries_a_strict_csp(client: TestClient) -> None:
 
 def test_descriptions_and_values_are_escaped(tmp_path: Path, editor: audit.MemoryEditor) -> None:
     flags = tmp_path / "flags.toml"
-    flags.write_text('[flags.x]\ntype = "string"\ndefault = "<b>bold</b>"\n'
-                     'description = "<script>alert(1)</script>"\n')  # fmt: skip
+    flags.write_text(
+        '[flags.x]\ntype = "string"\ndefault = "<b>bold</b>"\n'
+        'description = "<script>alert(1)</script>"\n'
+    )
     editor.values["x"] = "<img src=x onerror=alert(2)>"
     with TestClient(create_app(flags, editor, _config()), base_url=BASE) as client:
         _login(client, "vera")
@@ -185,14 +207,19 @@ def test_api_statuses(client: TestClient, editor: audit.MemoryEditor) -> None:
     tag = _etag(client, "max_items", **auth)
     put = client.put("/api/v1/flags/max_items", json={"value": 7}, headers=auth)
     assert put.status_code == 428
-    bad = client.put("/api/v1/flags/max_items", json={"value": "seven"},
-                     headers={**auth, "if-match": tag})  # fmt: skip
+    bad = client.put(
+        "/api/v1/flags/max_items", json={"value": "seven"}, headers={**auth, "if-match": tag}
+    )
     assert bad.status_code == 422 and "max_items" in bad.json()["error"]
-    good = client.put("/api/v1/flags/max_items", json={"value": 7, "note": "why"},
-                      headers={**auth, "if-match": tag})  # fmt: skip
+    good = client.put(
+        "/api/v1/flags/max_items",
+        json={"value": 7, "note": "why"},
+        headers={**auth, "if-match": tag},
+    )
     assert good.status_code == 200 and good.json()["value"] == 7
-    stale = client.put("/api/v1/flags/max_items", json={"value": 8},
-                       headers={**auth, "if-match": tag})  # fmt: skip
+    stale = client.put(
+        "/api/v1/flags/max_items", json={"value": 8}, headers={**auth, "if-match": tag}
+    )
     assert stale.status_code == 412 and stale.json()["current"]["value"] == 7
     assert editor.read("max_items") == 7
     gone = client.delete(
@@ -215,8 +242,11 @@ def test_the_api_with_a_session_needs_the_csrf_header(
         "/api/v1/flags/kill_switch", json={"value": False}, headers={"if-match": tag}
     )
     assert refused.status_code == 403
-    done = client.put("/api/v1/flags/kill_switch", json={"value": False},
-                      headers={"if-match": tag, "x-csrf-token": csrf})  # fmt: skip
+    done = client.put(
+        "/api/v1/flags/kill_switch",
+        json={"value": False},
+        headers={"if-match": tag, "x-csrf-token": csrf},
+    )
     assert done.status_code == 200 and editor.read("kill_switch") is False
 
 
@@ -229,8 +259,9 @@ def test_logins_are_rate_limited(client: TestClient) -> None:
 
 
 def test_the_session_cookie_is_httponly_and_samesite(client: TestClient) -> None:
-    response = client.post("/login", data={"name": "vera", "password": PASSWORDS["vera"]},
-                           follow_redirects=False)  # fmt: skip
+    response = client.post(
+        "/login", data={"name": "vera", "password": PASSWORDS["vera"]}, follow_redirects=False
+    )
     cookie = response.headers["set-cookie"].lower()
     assert "httponly" in cookie and "samesite=lax" in cookie
     assert "viewer-pass-1" not in cookie
@@ -267,8 +298,12 @@ def test_proxy_mode_believes_only_the_proxy(editor: audit.MemoryEditor) -> None:
 
 
 def test_a_host_app_user(editor: audit.MemoryEditor) -> None:
-    app = create_app(DATA / "everything_flags.toml", editor, _config(),
-                     user=lambda request: ("host-user", "editor"))  # fmt: skip
+    app = create_app(
+        DATA / "everything_flags.toml",
+        editor,
+        _config(),
+        user=lambda request: ("host-user", "editor"),
+    )
     with TestClient(app, base_url=BASE) as client:
         page = client.get("/").text
         assert "host-user" in page
@@ -286,17 +321,22 @@ def test_mounted_in_a_starlette_app(editor: audit.MemoryEditor) -> None:
     from starlette.responses import PlainTextResponse
     from starlette.routing import Mount, Route
 
-    host = Starlette(routes=[
-        Route("/", lambda request: PlainTextResponse("host")),
-        Mount("/ops/flags", app=create_app(DATA / "everything_flags.toml", editor, _config())),
-    ])  # fmt: skip
+    host = Starlette(
+        routes=[
+            Route("/", lambda request: PlainTextResponse("host")),
+            Mount("/ops/flags", app=create_app(DATA / "everything_flags.toml", editor, _config())),
+        ]
+    )
     with TestClient(host, base_url=BASE) as client:
         first = client.get("/ops/flags/", follow_redirects=False)
         assert first.status_code == 303 and first.headers["location"].startswith(
             f"{BASE}/ops/flags/login"
         )
-        response = client.post("/ops/flags/login", data={"name": "eddie",
-                               "password": PASSWORDS["eddie"]}, follow_redirects=False)  # fmt: skip
+        response = client.post(
+            "/ops/flags/login",
+            data={"name": "eddie", "password": PASSWORDS["eddie"]},
+            follow_redirects=False,
+        )
         assert "path=/ops/flags" in response.headers["set-cookie"].lower()
         page = client.get("/ops/flags/").text
         assert 'href="http://testserver/ops/flags/static/app.css"' in page
@@ -331,8 +371,11 @@ def real_editor(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[audi
         editor = open_editor(f"file://{tmp_path / 'overrides.toml'}")
     else:
         server = request.getfixturevalue("etcd" if request.param == "etcd" else "redis_server")
-        url = (f"etcd://127.0.0.1:{server.port}/shop" if request.param == "etcd"
-               else f"redis://127.0.0.1:{server.port}/0")  # fmt: skip
+        url = (
+            f"etcd://127.0.0.1:{server.port}/shop"
+            if request.param == "etcd"
+            else f"redis://127.0.0.1:{server.port}/0"
+        )
         editor = open_editor(url, service="shop")
     yield editor
     editor.close()
@@ -348,17 +391,33 @@ def test_api_statuses_over_real_stores(real_editor: audit.Editor) -> None:
         assert client.get("/api/v1/flags").status_code == 401
         assert client.get("/api/v1/flags/nope", headers=auth).status_code == 404
         tag = _etag(client, "ui.theme", **auth)
-        assert client.put("/api/v1/flags/ui.theme", json={"value": "dark"},
-                          headers={**viewer, "if-match": tag}).status_code == 403  # fmt: skip
-        assert client.put("/api/v1/flags/ui.theme", json={"value": "dark"},
-                          headers=auth).status_code == 428  # fmt: skip
-        assert client.put("/api/v1/flags/ui.theme", json={"value": "pink"},
-                          headers={**auth, "if-match": tag}).status_code == 422  # fmt: skip
-        done = client.put("/api/v1/flags/ui.theme", json={"value": "dark", "note": "n"},
-                          headers={**auth, "if-match": tag})  # fmt: skip
+        assert (
+            client.put(
+                "/api/v1/flags/ui.theme",
+                json={"value": "dark"},
+                headers={**viewer, "if-match": tag},
+            ).status_code
+            == 403
+        )
+        assert (
+            client.put("/api/v1/flags/ui.theme", json={"value": "dark"}, headers=auth).status_code
+            == 428
+        )
+        assert (
+            client.put(
+                "/api/v1/flags/ui.theme", json={"value": "pink"}, headers={**auth, "if-match": tag}
+            ).status_code
+            == 422
+        )
+        done = client.put(
+            "/api/v1/flags/ui.theme",
+            json={"value": "dark", "note": "n"},
+            headers={**auth, "if-match": tag},
+        )
         assert done.status_code == 200
-        stale = client.put("/api/v1/flags/ui.theme", json={"value": "light"},
-                           headers={**auth, "if-match": tag})  # fmt: skip
+        stale = client.put(
+            "/api/v1/flags/ui.theme", json={"value": "light"}, headers={**auth, "if-match": tag}
+        )
         assert stale.status_code == 412 and stale.json()["current"]["value"] == "dark"
         listing = {f["key"]: f for f in client.get("/api/v1/flags", headers=auth).json()["flags"]}
         assert (listing["ui.theme"]["value"], listing["ui.theme"]["source"]) == ("dark", "store")
@@ -371,15 +430,19 @@ def test_api_statuses_over_real_stores(real_editor: audit.Editor) -> None:
 def test_over_https_the_cookie_is_secure(editor: audit.MemoryEditor) -> None:
     app = create_app(DATA / "everything_flags.toml", editor, _config())
     with TestClient(app, base_url="https://testserver") as client:
-        response = client.post("/login", data={"name": "vera", "password": PASSWORDS["vera"]},
-                               follow_redirects=False)  # fmt: skip
+        response = client.post(
+            "/login", data={"name": "vera", "password": PASSWORDS["vera"]}, follow_redirects=False
+        )
     assert "secure" in response.headers["set-cookie"].lower()
 
 
 def test_login_never_redirects_off_site(client: TestClient) -> None:
     for target in ("//evil.example/x", "https://evil.example/", "javascript:alert(1)"):
-        response = client.post("/login", data={"name": "vera", "password": PASSWORDS["vera"],
-                               "next": target}, follow_redirects=False)  # fmt: skip
+        response = client.post(
+            "/login",
+            data={"name": "vera", "password": PASSWORDS["vera"], "next": target},
+            follow_redirects=False,
+        )
         assert response.headers["location"] == f"{BASE}/", target
 
 
@@ -428,3 +491,18 @@ def test_a_login_from_another_site_is_refused(client: TestClient) -> None:
     for headers in ({"origin": "https://evil.example"}, {"sec-fetch-site": "cross-site"}):
         response = client.post("/login", data=form, headers=headers, follow_redirects=False)
         assert response.status_code == 403 and "set-cookie" not in response.headers
+
+
+def test_a_stale_page_is_refused_at_the_confirmation_already(
+    client: TestClient, editor: audit.MemoryEditor
+) -> None:
+    csrf = _login(client, "eddie")
+    form = {"csrf": csrf, "expected": audit.etag(None), "action": "set", "value": "75"}
+    editor.change(
+        "max_items",
+        None,
+        60,
+        audit.new_entry(actor="x", channel="cli", flag="max_items", old=None, new=60),
+    )
+    response = client.post("/flags/max_items/preview", data=form)
+    assert response.status_code == 409 and "changed since the page was loaded" in response.text

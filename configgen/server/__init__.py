@@ -100,7 +100,11 @@ def _schema(flags: Any) -> FlagsSchema:
     from configgen.flags_reader import read_flags
 
     path = Path(flags)
-    schema, diagnostics = read_flags(path, path.as_posix())
+    try:  # shown relative to where the server runs, as the command line shows paths
+        shown = Path(os.path.relpath(path)).as_posix() if path.is_absolute() else path.as_posix()
+    except ValueError:  # another drive (Windows)
+        shown = path.as_posix()
+    schema, diagnostics = read_flags(path, shown)
     if schema is None:
         raise DiagnosticError(diagnostics)
     return schema

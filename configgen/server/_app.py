@@ -397,6 +397,9 @@ async def preview(request: Request) -> Response:
     assert principal is not None
     flag = server.flag(request.path_params["key"])
     row = server.describe(flag, await run_in_threadpool(server.editor.read, flag.key))
+    if form.get("expected", row["etag"]) != row["etag"]:  # the page is older than the value
+        message = "the flag changed since the page was loaded: nothing was written"
+        return _render(request, "conflict.html", {"row": row, "message": message}, 409)
     action = form.get("action", "set")
     new: values.Value | None = None
     if action == "set":
