@@ -1,6 +1,7 @@
 """A real `configgen serve` delivers every change to a real receiver that verifies with the
-`standardwebhooks` package: changes through the API, the command line, an import and straight
-into the store, across a receiver outage and a server restart, over each store."""
+`standardwebhooks` package: changes through the UI, the API, the command line, an import and
+straight into the store (etcdctl, redis-cli, an edit of the file), across a receiver outage
+and a server restart, over each store."""
 
 from __future__ import annotations
 
@@ -99,6 +100,24 @@ def _project(root: Path, receiver: Receiver) -> Path:
         f'session-secret = "x"\n[[tokens]]\nname = "ci"\nrole = "admin"\nhash = "{TOKEN_HASH}"\n'
         f'[[webhooks]]\nurl = "{receiver.url}"\nsecret = "{SECRET}"\nallow-private = true\n'
     )
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "configgen",
+            "auth",
+            "user",
+            "ui-user",
+            "--role",
+            "editor",
+            "--file",
+            str(root / "server.toml"),
+        ],
+        input="ui-password-1\n",
+        text=True,
+        check=True,
+        capture_output=True,
+    )
     return root
 
 
@@ -130,11 +149,45 @@ def _direct(store: str, key: str, value: str) -> None:
         text = path.read_text() if path.exists() else ""
         path.write_text(text + f"\n{key} = {value}\n")
         return
-    from configgen.stores import open_store
+    from urllib.parse import urlsplit
 
-    raw = open_store(store, service="shop")
-    raw.set(key, value)
-    raw.close()
+    from tests.servers import need
+
+    port = str(urlsplit(store).port)
+    if store.startswith("etcd://"):
+        command = [
+            need("etcdctl", "etcd-client"),
+            "--endpoints",
+            f"127.0.0.1:{port}",
+            "put",
+            f"/shop/flags/{key}",
+            value,
+        ]
+        env = {"ETCDCTL_API": "3"}
+    else:
+        command = [need("redis-cli", "redis-tools"), "-p", port, "HSET", "shop:flags", key, value]
+        env = {}
+    import os
+
+    done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, **env})
+    assert done.returncode == 0, done.stderr
+
+
+def _ui_change(served: Served, root: Path, key: str, value: str) -> None:
+    """Log in as a person would and change a flag through the pages (with the confirmation)."""
+    import html
+    import re
+
+    with httpx.Client(base_url=served.url) as browser:
+        login = browser.post("/login", data={"name": "ui-user", "password": "ui-password-1"})
+        assert login.status_code in (200, 303), login.text
+        page = browser.get(f"/flags/{key}").text
+        csrf = html.unescape(re.findall(r'name="csrf" value="([^"]+)"', page)[0])
+        expected = html.unescape(re.findall(r'name="expected" value="([^"]+)"', page)[0])
+        form = {"csrf": csrf, "expected": expected, "action": "set", "value": value}
+        assert browser.post(f"/flags/{key}/preview", data=form).status_code == 200
+        done = browser.post(f"/flags/{key}", data={**form, "note": "from the UI"})
+        assert done.status_code in (200, 303), done.text
 
 
 def test_every_change_reaches_the_receiver(
@@ -160,10 +213,25 @@ def test_every_change_reaches_the_receiver(
         (root / "batch.json").write_text('{"discount": 0.5}')
         _cli(root, "import", str(root / "batch.json"), "--store", store_url)
         _direct(store_url, "greeting", '"hi"' if store_url.startswith("file") else "hi")
-        _wait(lambda: len(receiver.messages) >= 4, "four deliveries")
+        _ui_change(served, root, "search.new_ranker", "25")
+        _wait(lambda: len(receiver.messages) >= 5, "five deliveries")
         assert sorted(_delivered(receiver), key=str) == sorted(
-            [("max_items", 1), ("max_items", 2), ("discount", 0.5), ("greeting", "hi")], key=str
+            [
+                ("max_items", 1),
+                ("max_items", 2),
+                ("discount", 0.5),
+                ("greeting", "hi"),
+                ("search.new_ranker", 25.0),
+            ],
+            key=str,
         )
+        channels = {m["data"]["flag"]: m["data"]["channel"] for _, m in receiver.messages}
+        assert channels == {
+            "max_items": "cli",
+            "discount": "import",
+            "greeting": "store",
+            "search.new_ranker": "ui",
+        }
         # the receiver goes away; the change waits for it (retried after 5 s)
         receiver.stop()
         _cli(root, "set", "ui.theme", "dark", "--store", store_url)
@@ -181,7 +249,7 @@ def test_every_change_reaches_the_receiver(
         served.start()
         _wait(lambda: ("kill_switch", False) in _delivered(receiver), "delivery after a restart")
         ids = [message_id for message_id, _ in receiver.messages]
-        assert len(ids) == len(set(ids)) == 6
+        assert len(ids) == len(set(ids)) == 7
         outbox.close()
     finally:
         served.stop()
