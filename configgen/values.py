@@ -40,6 +40,29 @@ def _kind_phrase(flag: Flag) -> str:
     return f"an {flag.kind} flag" if flag.kind[:1] in "aeiou" else f"a {flag.kind} flag"
 
 
+MAX_TEXT = 64 * 1024
+"""Characters a string or enum value may have."""
+
+
+def _written(flag: Flag, value: Value) -> Value:
+    """A value an operator writes: text must be valid Unicode and at most `MAX_TEXT` long
+    (stored values are read as the getters read them, whatever their length)."""
+    if isinstance(value, str):
+        if len(value) > MAX_TEXT:
+            raise ValueError(
+                f"{flag.key} is {_kind_phrase(flag)}: a value has at most {MAX_TEXT:,} "
+                f"characters, this one {len(value):,}"
+            )
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError(
+                f"{flag.key} is {_kind_phrase(flag)}: the value is not valid Unicode text "
+                "(a lone surrogate)"
+            ) from None
+    return value
+
+
 def _checked(flag: Flag, value: Value, shown: str) -> Value:
     """*value*, already of the flag's Python type, within its range."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -57,6 +80,10 @@ def _checked(flag: Flag, value: Value, shown: str) -> Value:
 
 def from_text(flag: Flag, text: str) -> Value:
     """What an operator typed, as a value of *flag*."""
+    return _written(flag, _from_text(flag, text))
+
+
+def _from_text(flag: Flag, text: str) -> Value:
     shown = repr(text)
     kind = flag.kind
     if kind == "bool":
@@ -81,6 +108,10 @@ def from_text(flag: Flag, text: str) -> Value:
 
 def from_json(flag: Flag, value: object) -> Value:
     """A value an API client sent as JSON: the JSON type must fit the flag's."""
+    return _written(flag, _from_json(flag, value))
+
+
+def _from_json(flag: Flag, value: object) -> Value:
     shown = _json_shown(value)
     kind = flag.kind
     if kind == "bool":

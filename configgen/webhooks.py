@@ -52,6 +52,17 @@ class Endpoint:
     allow_private: bool = False
     name: str = ""
 
+    def __repr__(self) -> str:
+        return (
+            f"Endpoint({self.shown!r}, events={self.events!r}, allow_private={self.allow_private})"
+        )
+
+    @property
+    def shown(self) -> str:
+        """The URL without its query, which may hold a key: for logs and pages."""
+        parts = urlsplit(self.url)
+        return parts._replace(query="…" if parts.query else "", fragment="").geturl()
+
     @property
     def id(self) -> str:
         """Stable across restarts: the endpoint's URL, hashed."""
@@ -94,6 +105,11 @@ def endpoints(
             raise WebhookError(f"{where}.url: an http:// or https:// URL, not {url!r}")
         if not urlsplit(url).hostname:
             raise WebhookError(f"{where}.url: {url!r} names no host")
+        if "@" in urlsplit(url).netloc:
+            raise WebhookError(
+                f"{where}.url: no user or password in the URL: the signature "
+                "authenticates the sender"
+            )
         events = table.get("events", ["flag.changed"])
         if not isinstance(events, list) or not all(e in EVENTS for e in events):
             raise WebhookError(f"{where}.events: a list of {', '.join(EVENTS)}")
@@ -185,11 +201,20 @@ def next_attempt(
 def address_problem(url: str, allow_private: bool) -> str | None:
     """Why the endpoint must not be called (SSRF), or None: a loopback, private, link-local,
     multicast or reserved address is refused unless *allow_private*."""
+    found = resolve(url, allow_private)
+    return found if isinstance(found, str) else None
+
+
+def resolve(url: str, allow_private: bool) -> tuple[str, ...] | str:
+    """The endpoint's addresses, or why it must not be called. `send` connects to one of
+    these very addresses, so a name that resolves differently the second time (DNS
+    rebinding) cannot redirect a delivery."""
     host = urlsplit(url).hostname or ""
     try:
         infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
     except OSError as exc:
         return f"cannot resolve {host!r}: {exc.strerror or exc}"
+    addresses = []
     for info in infos:
         address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
         if not allow_private and not address.is_global:
@@ -197,7 +222,8 @@ def address_problem(url: str, allow_private: bool) -> str | None:
                 f"{host} resolves to {address}, a non-public address: set allow-private = true "
                 "for an endpoint inside your network"
             )
-    return None
+        addresses.append(str(address))
+    return tuple(addresses) or f"{host!r} has no address"
 
 
 class Outbox(Protocol):
@@ -243,14 +269,11 @@ def send(
     """
     import http.client
 
-    problem = address_problem(endpoint.url, endpoint.allow_private)
-    if problem is not None:
-        return None, None, problem
+    addresses = resolve(endpoint.url, endpoint.allow_private)
+    if isinstance(addresses, str):
+        return None, None, addresses
     parts = urlsplit(endpoint.url)
-    connection_type = (
-        http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-    )
-    connection = connection_type(parts.hostname or "", parts.port, timeout=timeout)
+    connection = _pinned(parts.scheme, parts.hostname or "", addresses[0], parts.port, timeout)
     path = parts.path or "/"
     if parts.query:
         path += "?" + parts.query
@@ -266,6 +289,24 @@ def send(
         return None, None, f"{type(exc).__name__}: {exc}"
     finally:
         connection.close()
+
+
+def _pinned(scheme: str, host: str, address: str, port: int | None, timeout: float) -> Any:
+    """A connection to *address* that presents itself, and checks TLS, as *host*."""
+    import http.client
+    import ssl
+
+    class Pinned(http.client.HTTPConnection):
+        def connect(self) -> None:
+            self.sock = socket.create_connection((address, self.port), self.timeout)
+
+    class PinnedTLS(http.client.HTTPSConnection):
+        def connect(self) -> None:
+            raw = socket.create_connection((address, self.port), self.timeout)
+            self.sock = ssl.create_default_context().wrap_socket(raw, server_hostname=host)
+
+    kind = PinnedTLS if scheme == "https" else Pinned
+    return kind(host, port, timeout=timeout)
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -430,7 +471,7 @@ class Dispatcher:
                     "id": delivery_id,
                     "message_id": message_id,
                     "endpoint": endpoint.id,
-                    "url": endpoint.url,
+                    "url": endpoint.shown,
                     "type": event_type,
                     "flag": entry.flag if entry else "",
                     "body": body,
@@ -476,7 +517,7 @@ class Dispatcher:
                     "id": f"endpoint.{endpoint.id}",
                     "status": "disabled",
                     "endpoint": endpoint.id,
-                    "url": endpoint.url,
+                    "url": endpoint.shown,
                     "next_at": now,
                     "created": now,
                     "updated": now,

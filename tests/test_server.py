@@ -506,3 +506,121 @@ def test_a_stale_page_is_refused_at_the_confirmation_already(
     )
     response = client.post("/flags/max_items/preview", data=form)
     assert response.status_code == 409 and "changed since the page was loaded" in response.text
+
+
+def test_one_client_cannot_lock_out_another_user(client: TestClient) -> None:
+    for name in ("zz0", "zz1", "zz2", "zz3", "zz4", "zz5"):
+        client.post("/login", data={"name": name, "password": "wrong"})
+    ok = client.post(
+        "/login", data={"name": "vera", "password": PASSWORDS["vera"]}, follow_redirects=False
+    )
+    assert ok.status_code == 303
+
+
+def test_guesses_sent_at_once_are_all_counted() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    app = create_app(DATA / "everything_flags.toml", audit.MemoryEditor(), _config())
+    with TestClient(app, base_url=BASE) as client, ThreadPoolExecutor(8) as pool:
+        answers = list(
+            pool.map(
+                lambda i: (
+                    client.post("/login", data={"name": "eddie", "password": f"x{i}"}).status_code
+                ),
+                range(24),
+            )
+        )
+    assert answers.count(401) == 5 and answers.count(429) == 19
+
+
+def test_a_new_password_ends_old_sessions(tmp_path: Path, editor: audit.MemoryEditor) -> None:
+    from configgen.server._config import put_entry, remove_entry
+
+    path = tmp_path / "server.toml"
+    put_entry(path, "users", {"name": "eddie", "role": "viewer", "password": HASHES["eddie"]})
+    with TestClient(
+        create_app(DATA / "everything_flags.toml", editor, path), base_url=BASE
+    ) as client:
+        _login(client, "eddie")
+        remove_entry(path, "users", "eddie")
+        put_entry(
+            path,
+            "users",
+            {"name": "eddie", "role": "admin", "password": hash_password("another-pass-1")},
+        )
+        assert client.get("/api/v1/flags").status_code == 401  # the old cookie is not an admin's
+
+
+def test_bodies_over_the_limit_are_refused(client: TestClient, editor: audit.MemoryEditor) -> None:
+    big = {"name": "vera", "password": "x" * (70 * 1024)}
+    assert client.post("/login", data=big).status_code == 413
+    auth = {"authorization": f"Bearer {TOKEN}", "if-match": "*"}
+    huge = client.put(
+        "/api/v1/flags/greeting",
+        content=b'{"value": "' + b"x" * (6 << 20) + b'"}',
+        headers={**auth, "content-type": "application/json"},
+    )
+    assert huge.status_code == 413
+    long_value = client.put("/api/v1/flags/greeting", json={"value": "x" * 70_000}, headers=auth)
+    assert long_value.status_code == 422
+    long_note = client.put(
+        "/api/v1/flags/greeting", json={"value": "x", "note": "n" * 2001}, headers=auth
+    )
+    assert long_note.status_code == 422
+    surrogate = client.put(
+        "/api/v1/flags/greeting",
+        content=b'{"value": "\\ud800"}',
+        headers={**auth, "content-type": "application/json"},
+    )
+    assert surrogate.status_code == 422
+    nested = client.put(
+        "/api/v1/flags/greeting",
+        content=b"[" * 100_000,
+        headers={**auth, "content-type": "application/json"},
+    )
+    assert nested.status_code == 422 and "content-security-policy" in nested.headers
+    assert editor.read_all() == {}
+
+
+def test_unknown_flags_are_not_revealed_without_credentials(client: TestClient) -> None:
+    assert client.get("/api/v1/flags/nope").status_code == 401
+    assert client.get("/api/v1/flags/new_checkout").status_code == 401
+
+
+def test_an_unknown_form_action_changes_nothing(
+    client: TestClient, editor: audit.MemoryEditor
+) -> None:
+    csrf = _login(client, "eddie")
+    editor.values["max_items"] = 60
+    form = {"csrf": csrf, "expected": audit.etag(60), "action": "bogus", "value": "1"}
+    assert client.post("/flags/max_items", data=form).status_code == 422
+    assert client.post("/flags/max_items/preview", data=form).status_code == 422
+    assert editor.read("max_items") == 60
+
+
+def test_if_match_takes_a_list_of_tags(client: TestClient, editor: audit.MemoryEditor) -> None:
+    auth = {"authorization": f"Bearer {TOKEN}"}
+    tag = _etag(client, "max_items", **auth)
+    listed = client.put(
+        "/api/v1/flags/max_items", json={"value": 3}, headers={**auth, "if-match": f'"nope", {tag}'}
+    )
+    assert listed.status_code == 200 and editor.read("max_items") == 3
+
+
+def test_behind_a_tls_proxy_the_public_origin_is_the_one_checked(
+    editor: audit.MemoryEditor,
+) -> None:
+    app = create_app(
+        DATA / "everything_flags.toml", editor, _config(public_origin="https://flags.example.com")
+    )
+    with TestClient(app, base_url=BASE) as client:
+        form = {"name": "vera", "password": PASSWORDS["vera"]}
+        ok = client.post(
+            "/login",
+            data=form,
+            headers={"origin": "https://flags.example.com"},
+            follow_redirects=False,
+        )
+        assert ok.status_code == 303
+        refused = client.post("/login", data=form, headers={"origin": BASE})
+        assert refused.status_code == 403

@@ -78,21 +78,24 @@ def receiver() -> Iterator[Receiver]:
 
 
 def _endpoint(url: str, **extra: object) -> webhooks.Endpoint:
-    (endpoint,) = webhooks.endpoints([{"url": url, "secret": f"{SECRET} {OLD_SECRET}",
-                                       "allow-private": True, **extra}])  # fmt: skip
+    (endpoint,) = webhooks.endpoints(
+        [{"url": url, "secret": f"{SECRET} {OLD_SECRET}", "allow-private": True, **extra}]
+    )
     return endpoint
 
 
 def _change(editor: audit.MemoryEditor, key: str, new: object, actor: str = "ann") -> None:
     old = editor.read(key)
-    editor.change(key, old, new, audit.new_entry(actor=actor, channel="api", flag=key, old=old,
-                                                 new=new))  # fmt: skip
+    editor.change(
+        key, old, new, audit.new_entry(actor=actor, channel="api", flag=key, old=old, new=new)
+    )
 
 
 def test_signatures_verify_with_the_reference_receiver_for_each_secret() -> None:
     body = webhooks.payload("flag.changed", None)
-    headers = webhooks.headers("msg_1", body, [webhooks.parse_secret(SECRET),
-                                                webhooks.parse_secret(OLD_SECRET)])  # fmt: skip
+    headers = webhooks.headers(
+        "msg_1", body, [webhooks.parse_secret(SECRET), webhooks.parse_secret(OLD_SECRET)]
+    )
     assert len(headers["webhook-signature"].split()) == 2
     for secret in (SECRET, OLD_SECRET):
         assert standardwebhooks.Webhook(secret).verify(body, headers)["type"] == "flag.changed"
@@ -126,10 +129,16 @@ def test_every_change_is_delivered_across_failures_and_an_outage(receiver: Recei
         dispatcher.deliver_due(now=far * 2)
     ids = [message_id for message_id, _ in receiver.messages]
     assert len(ids) == len(set(ids)) == 4
-    changes = sorted((m["data"]["flag"], str(m["data"]["new"]), m["data"]["channel"])
-                     for _, m in receiver.messages)  # fmt: skip
-    assert changes == [("kill_switch", "False", "store"), ("max_items", "1", "api"),
-                       ("max_items", "2", "api"), ("ui.theme", "dark", "api")]  # fmt: skip
+    changes = sorted(
+        (m["data"]["flag"], str(m["data"]["new"]), m["data"]["channel"])
+        for _, m in receiver.messages
+    )
+    assert changes == [
+        ("kill_switch", "False", "store"),
+        ("max_items", "1", "api"),
+        ("max_items", "2", "api"),
+        ("ui.theme", "dark", "api"),
+    ]
     records = outbox.recent()
     assert {r["status"] for r in records} == {"delivered"}
     assert max(r["attempts"] for r in records) == 4  # 500, 500, refused, then delivered
@@ -219,8 +228,9 @@ def test_the_server_shows_deliveries_and_sends_tests_to_admins_only(receiver: Re
                 time.sleep(0.05)
             assert receiver.messages[0][1]["type"] == "webhook.test"
             tag = client.get("/api/v1/flags/max_items", headers=as_admin).headers["etag"]
-            client.put("/api/v1/flags/max_items", json={"value": 9},
-                       headers={**as_admin, "if-match": tag})  # fmt: skip
+            client.put(
+                "/api/v1/flags/max_items", json={"value": 9}, headers={**as_admin, "if-match": tag}
+            )
             while len(receiver.messages) < 2 and time.monotonic() < deadline:
                 time.sleep(0.05)
             assert receiver.messages[1][1]["data"]["new"] == 9
@@ -236,3 +246,41 @@ def test_the_server_shows_deliveries_and_sends_tests_to_admins_only(receiver: Re
             assert receiver.messages[2][0] == receiver.messages[0][0] or len(receiver.messages) == 3
     finally:
         app.state.webhooks.stop()
+
+
+def test_credentials_in_a_url_are_refused_and_queries_are_not_shown() -> None:
+    with pytest.raises(webhooks.WebhookError, match="no user or password"):
+        webhooks.endpoints([{"url": "http://user:pw@hooks.example/x", "secret": SECRET}])
+    (endpoint,) = webhooks.endpoints(
+        [{"url": "https://hooks.example/x?apikey=SECRETQ", "secret": SECRET}]
+    )
+    assert endpoint.shown == "https://hooks.example/x?…" and "SECRETQ" not in repr(endpoint)
+
+
+def test_a_delivery_connects_to_the_address_that_was_checked(
+    receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DNS rebinding: a name that resolves to a public address when checked and to another
+    when connecting must not reach the other one."""
+    import socket
+
+    answers = iter([[(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", 0))]])
+    real = socket.getaddrinfo
+
+    def rebinding(host: str, *args: object, **kwargs: object) -> object:
+        if host == "rebind.example":
+            return next(answers)  # a second lookup would raise StopIteration
+        return real(host, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    (endpoint,) = webhooks.endpoints(
+        [
+            {
+                "url": f"http://rebind.example:{receiver.port}/hook",
+                "secret": SECRET,
+                "allow-private": True,
+            }
+        ]
+    )
+    status, _, error = webhooks.send(endpoint, "msg_pin", webhooks.payload("webhook.test", None))
+    assert (status, error) == (204, "")  # one lookup, and the connection went to its answer

@@ -10,28 +10,44 @@ from pathlib import Path
 from configgen.settings import load_settings
 
 
-def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser],
-                common: argparse.ArgumentParser) -> None:  # fmt: skip
+def add_parsers(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
     serve = commands.add_parser(
         "serve", parents=[common], help="the web UI and JSON API to change flags (extra: server)"
     )
-    serve.add_argument("--server-config", type=Path, default=Path("server.toml"), metavar="FILE",
-                       help="users, tokens and settings (default: server.toml)")  # fmt: skip
-    serve.add_argument("--store", metavar="URL",
-                       help="file://PATH, etcd://HOST:PORT/SERVICE or redis://HOST:PORT/DB "
-                       "(default: the server config's store, else file://flags-overrides.toml)")  # fmt: skip
+    serve.add_argument(
+        "--server-config",
+        type=Path,
+        default=Path("server.toml"),
+        metavar="FILE",
+        help="users, tokens and settings (default: server.toml)",
+    )
+    serve.add_argument(
+        "--store",
+        metavar="URL",
+        help="file://PATH, etcd://HOST:PORT/SERVICE or redis://HOST:PORT/DB "
+        "(default: the server config's store, else file://flags-overrides.toml)",
+    )
     serve.add_argument("--service", help="the service's name in Redis (default: the project's)")
     serve.add_argument("--host", help="address to listen on (default: 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to listen on (default: 8400)")
     auth = commands.add_parser("auth", parents=[common], help="users and API tokens of the server")
     kinds = auth.add_subparsers(dest="kind", metavar="KIND", required=True)
-    for kind, text in (("user", "add or change a user (password from stdin)"),
-                       ("token", "make an API token (printed once)")):  # fmt: skip
+    for kind, text in (
+        ("user", "add or change a user (password from stdin)"),
+        ("token", "make an API token (printed once)"),
+    ):
         sub = kinds.add_parser(kind, help=text)
         sub.add_argument("name")
         sub.add_argument("--role", choices=("viewer", "editor", "admin"))
-        sub.add_argument("--file", type=Path, default=Path("server.toml"), metavar="FILE",
-                         help="the server config file (default: server.toml)")  # fmt: skip
+        sub.add_argument(
+            "--file",
+            type=Path,
+            default=Path("server.toml"),
+            metavar="FILE",
+            help="the server config file (default: server.toml)",
+        )
         sub.add_argument("--remove", action="store_true", help=f"remove the {kind}")
 
 
@@ -41,8 +57,10 @@ def serve(args: argparse.Namespace) -> int:
     try:
         import uvicorn
     except ImportError:
-        print("configgen: serve needs uvicorn: pip install 'python-configgen[server]'",
-              file=sys.stderr)  # fmt: skip
+        print(
+            "configgen: serve needs uvicorn: pip install 'python-configgen[server]'",
+            file=sys.stderr,
+        )
         return 1
     settings = load_settings(args.project)
     if settings.flags is None:
@@ -54,8 +72,10 @@ def serve(args: argparse.Namespace) -> int:
         print(f"configgen: {exc}", file=sys.stderr)
         return 1
     if not config.users and not config.tokens and config.proxy is None:
-        print(f"configgen: note: {args.server_config} has no users: add one with "
-              f"'configgen auth user NAME --role editor --file {args.server_config}'")  # fmt: skip
+        print(
+            f"configgen: note: {args.server_config} has no users: add one with "
+            f"'configgen auth user NAME --role editor --file {args.server_config}'"
+        )
     store = args.store or config.store
     service = args.service or config.service or settings.project_name or settings.root.name
     try:
@@ -64,9 +84,20 @@ def serve(args: argparse.Namespace) -> int:
         print(f"configgen: {exc}", file=sys.stderr)
         return 1
     host, port = args.host or config.host, args.port if args.port is not None else config.port
-    print(f"configgen: serving {settings.shown(settings.flags)} over {store} "
-          f"on http://{host}:{port}/", flush=True)  # fmt: skip
-    uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False)
+    print(
+        f"configgen: serving {settings.shown(settings.flags)} over {store} "
+        f"on http://{host}:{port}/",
+        flush=True,
+    )
+    forwarded = list(config.forwarded_allow_ips)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        proxy_headers=bool(forwarded),
+        forwarded_allow_ips=forwarded or None,
+    )
     return 0
 
 
@@ -93,14 +124,20 @@ def auth(args: argparse.Namespace) -> int:
                 return 1
             entry = {"name": args.name, "role": args.role, "password": hash_password(password)}
             replaced = put_entry(args.file, "users", entry)
-            print(f"configgen: {'changed' if replaced else 'added'} user {args.name} "
-                  f"({args.role}) in {args.file}")  # fmt: skip
+            print(
+                f"configgen: {'changed' if replaced else 'added'} user {args.name} "
+                f"({args.role}) in {args.file}"
+            )
             return 0
         token, digest = new_token()
-        replaced = put_entry(args.file, "tokens", {"name": args.name, "role": args.role,
-                                                    "hash": digest})  # fmt: skip
-        print(f"configgen: {'replaced' if replaced else 'added'} token {args.name} "
-              f"({args.role}) in {args.file}; it is shown this once:", file=sys.stderr)  # fmt: skip
+        replaced = put_entry(
+            args.file, "tokens", {"name": args.name, "role": args.role, "hash": digest}
+        )
+        print(
+            f"configgen: {'replaced' if replaced else 'added'} token {args.name} "
+            f"({args.role}) in {args.file}; it is shown this once:",
+            file=sys.stderr,
+        )
         print(token)
         return 0
     except ServerConfigError as exc:

@@ -7,6 +7,7 @@ import datetime
 import hashlib
 import hmac
 import json
+import logging
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
@@ -32,6 +33,8 @@ CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
     "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
+MAX_NOTE = 2000
+"""Characters a change's note may have."""
 HostUser = Callable[[Request], "tuple[str, Role] | None"]
 """A host app's hook: the user of a request and their role, or None."""
 
@@ -161,14 +164,16 @@ class _Server:
         self,
         principal: _auth.Principal,
         flag: Flag,
-        expected: str,
+        expected: str | list[str],
         new: values.Value | None,
         note: str,
         channel: audit.Channel,
     ) -> dict[str, Any]:
-        """Write *new* (None: back to the default) over the value whose ETag is *expected*."""
+        """Write *new* (None: back to the default) over the value whose ETag is *expected*
+        (or one of several; ``*``: whatever is stored)."""
         raw = self.editor.read(flag.key)
-        if expected != "*" and expected != audit.etag(raw):
+        tags = [expected] if isinstance(expected, str) else expected
+        if "*" not in tags and audit.etag(raw) not in tags:
             raise _Refused(
                 412,
                 "the flag changed since it was read: nothing was written",
@@ -186,6 +191,11 @@ class _Server:
         return self.describe(flag, encoded)
 
 
+def _if_match(header: str, request: Request) -> list[str]:
+    """The entity tags of an ``If-Match`` header: a list, or ``*``."""
+    return [tag.strip() for tag in header.split(",") if tag.strip()] or [""]
+
+
 def _valid(flag: Flag, raw: object) -> bool:
     if raw is None:
         return False
@@ -197,6 +207,10 @@ def _valid(flag: Flag, raw: object) -> bool:
 
 
 def _origin(request: Request) -> str:
+    """The origin browsers address this server by: ``public-origin``, else the request's."""
+    configured = _server(request).config.public_origin
+    if configured:
+        return configured
     url = request.url
     default = {"http": 80, "https": 443}.get(url.scheme)
     port = f":{url.port}" if url.port and url.port != default else ""
@@ -211,10 +225,29 @@ def _server(request: Request) -> _Server:
 Handler = Callable[[Request], Awaitable[Response]]
 
 
+_log = logging.getLogger("configgen.server")
+
+
+async def _guarded(handler: Handler, request: Request) -> Response:
+    """The handler's answer; a request too large, or a failure, is a `_Refused` too (so that
+    every answer carries the security headers and no traceback reaches the client)."""
+    try:
+        return await handler(request)
+    except _Refused:
+        raise
+    except _TooLarge as exc:
+        raise _Refused(413, str(exc)) from None
+    except RecursionError:
+        raise _Refused(422, "the request is nested too deeply") from None
+    except Exception:
+        _log.exception("%s %s failed", request.method, request.url.path)
+        raise _Refused(500, "the server failed to answer; the details are in its log") from None
+
+
 def _api(handler: Handler) -> Handler:
     async def wrapped(request: Request) -> Response:
         try:
-            return await handler(request)
+            return await _guarded(handler, request)
         except _Refused as refused:
             body = {"error": refused.message, **refused.extra}
             headers = {"WWW-Authenticate": "Bearer"} if refused.status == 401 else None
@@ -226,7 +259,7 @@ def _api(handler: Handler) -> Handler:
 def _page(handler: Handler) -> Handler:
     async def wrapped(request: Request) -> Response:
         try:
-            return await handler(request)
+            return await _guarded(handler, request)
         except _Refused as refused:
             if refused.status == 401 and request.method == "GET":
                 login = request.url_for("login").include_query_params(next=request.url.path)
@@ -275,9 +308,9 @@ async def api_flags(request: Request) -> Response:
 @_api
 async def api_flag(request: Request) -> Response:
     server = _server(request)
+    server.require(request, "viewer")
     flag = server.flag(request.path_params["key"])
     if request.method == "GET":
-        server.require(request, "viewer")
         described = server.describe(flag, await run_in_threadpool(server.editor.read, flag.key))
         return JSONResponse(described, headers={"ETag": described["etag"]})
     principal = server.require(request, "editor")
@@ -307,8 +340,10 @@ async def api_flag(request: Request) -> Response:
         note = str(body.get("note") or "")
     else:
         note = request.query_params.get("note", "")
+    if len(note) > MAX_NOTE:
+        raise _Refused(422, f"a note has at most {MAX_NOTE:,} characters")
     described = await run_in_threadpool(
-        server.change, principal, flag, expected.strip(), new, note, "api"
+        server.change, principal, flag, _if_match(expected, request), new, note, "api"
     )
     return JSONResponse(described, headers={"ETag": described["etag"]})
 
@@ -401,6 +436,8 @@ async def preview(request: Request) -> Response:
         message = "the flag changed since the page was loaded: nothing was written"
         return _render(request, "conflict.html", {"row": row, "message": message}, 409)
     action = form.get("action", "set")
+    if action not in ("set", "delete"):
+        raise _Refused(422, "the form's action is set or delete")
     new: values.Value | None = None
     if action == "set":
         try:
@@ -443,6 +480,8 @@ async def apply(request: Request) -> Response:
     assert principal is not None
     flag = server.flag(request.path_params["key"])
     new: values.Value | None = None
+    if form.get("action", "set") not in ("set", "delete"):
+        raise _Refused(422, "the form's action is set or delete")
     if form.get("action", "set") == "set":
         try:
             new = values.from_text(flag, form.get("value", ""))
@@ -559,7 +598,7 @@ async def login_post(request: Request) -> Response:
         "none",
     ):
         raise _Refused(403, "the login form was sent from another site")
-    wait = server.limiter.retry_after(address, name)
+    wait = server.limiter.attempt(address, name)
     if wait > 0:
         response = _render(
             request,
@@ -575,7 +614,6 @@ async def login_post(request: Request) -> Response:
     config = server.config
     principal = await run_in_threadpool(_auth.login, config, name, password)
     if principal is None:
-        server.limiter.failed(address, name)
         return _render(
             request,
             "login.html",
@@ -620,6 +658,45 @@ async def logout(request: Request) -> Response:
 
 
 # -- the app ------------------------------------------------------------------------------------
+
+
+class _TooLarge(Exception):
+    """The request's body is larger than the server takes."""
+
+
+LOGIN_BODY = 64 * 1024
+
+
+class _BodyLimit:
+    """Refuse request bodies over *limit* bytes (the login form: 64 KiB) before reading them
+    whole; a body without Content-Length is cut off as it arrives."""
+
+    def __init__(self, app: Any, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = LOGIN_BODY if scope["path"].endswith("/login") else self.limit
+        length = dict(scope.get("headers", [])).get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > limit):
+            response = JSONResponse({"error": f"the request body is over {limit:,} bytes"}, 413)
+            await response(scope, receive, send)
+            return
+        seen = 0
+
+        async def counting() -> Any:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise _TooLarge(f"the request body is over {limit:,} bytes")
+            return message
+
+        await self.app(scope, counting, send)
 
 
 class _SecurityHeaders:
@@ -686,6 +763,7 @@ def build(
     config_source: Callable[[], ServerConfig],
     host_user: HostUser | None = None,
     dispatcher: Any = None,
+    max_body: int = 5 * 1024 * 1024,
 ) -> Starlette:
     """The app over a flags schema, an editor and a (re-read) server config."""
     routes = [
@@ -739,5 +817,6 @@ def build(
         ephemeral_secret=secrets.token_urlsafe(32),
     )
     app.state.webhooks = dispatcher
+    app.add_middleware(_BodyLimit, limit=max_body)
     app.add_middleware(_SecurityHeaders)
     return app

@@ -112,10 +112,23 @@ def _key(config: ServerConfig) -> bytes:
     return hashlib.sha256(b"configgen-session\0" + config.session_secret.encode()).digest()
 
 
+def _fingerprint(password_hash: str) -> str:
+    """Ties a session to the password it was opened with: a new password, or a user removed
+    and added again, ends the sessions opened before."""
+    return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
+
+
 def make_session(config: ServerConfig, principal: Principal) -> str:
+    user = config.user(principal.name)
     body = _b64(
         json.dumps(
-            {"u": principal.name, "c": principal.csrf, "t": int(time.time())}, separators=(",", ":")
+            {
+                "u": principal.name,
+                "c": principal.csrf,
+                "t": int(time.time()),
+                "f": _fingerprint(user.password) if user else "",
+            },
+            separators=(",", ":"),
         ).encode()
     )
     signature = _b64(hmac.new(_key(config), body.encode(), hashlib.sha256).digest())
@@ -136,12 +149,13 @@ def read_session(config: ServerConfig, cookie: str | None) -> Principal | None:
     try:
         data = json.loads(_unb64(body))
         name, csrf, issued = str(data["u"]), str(data["c"]), float(data["t"])
+        fingerprint = str(data["f"])
     except (ValueError, KeyError, TypeError):
         return None
     if time.time() - issued > config.session_hours * 3600:
         return None
     user = config.user(name)
-    if user is None:
+    if user is None or not hmac.compare_digest(fingerprint, _fingerprint(user.password)):
         return None
     return Principal(user.name, user.role, "user", csrf)
 
@@ -150,41 +164,50 @@ def read_session(config: ServerConfig, cookie: str | None) -> Principal | None:
 
 
 class LoginLimiter:
-    """At most *attempts* failed logins per client address and per user name in *window*
-    seconds; then `retry_after` says how long to wait."""
+    """Failed logins allowed per minute: *attempts* for one user name from one address, and
+    *per_address* for all names from one address (so one client cannot lock others out).
 
-    def __init__(self, attempts: int = 5, window: float = 60.0) -> None:
+    An attempt is counted when it starts, before the (slow) password check, so that guesses
+    sent at once are counted too; a successful login takes its attempt back.
+    """
+
+    def __init__(self, attempts: int = 5, window: float = 60.0, per_address: int = 30) -> None:
         self.attempts = attempts
         self.window = window
-        self._failures: dict[str, deque[float]] = {}
+        self.per_address = per_address
+        self._seen: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
 
     def _recent(self, subject: str, now: float) -> deque[float]:
-        found = self._failures.setdefault(subject, deque())
+        found = self._seen.setdefault(subject, deque())
         while found and now - found[0] > self.window:
             found.popleft()
         return found
 
-    def retry_after(self, address: str, name: str) -> float:
-        """Seconds until another attempt is allowed (0: now)."""
+    def attempt(self, address: str, name: str) -> float:
+        """Count an attempt now; return 0, or the seconds to wait when it is refused."""
         now = time.monotonic()
+        subjects = ((f"p:{address}\0{name}", self.attempts), (f"a:{address}", self.per_address))
         with self._lock:
             waits = [
                 self.window - (now - found[0])
-                for found in (self._recent(f"a:{address}", now), self._recent(f"u:{name}", now))
-                if len(found) >= self.attempts
+                for subject, most in subjects
+                for found in (self._recent(subject, now),)
+                if len(found) >= most
             ]
-        return max(waits, default=0.0)
-
-    def failed(self, address: str, name: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            for subject in (f"a:{address}", f"u:{name}"):
-                self._recent(subject, now).append(now)
-            if len(self._failures) > 10_000:  # bounded: drop the idle subjects
-                for subject in [s for s, found in self._failures.items() if not found]:
-                    del self._failures[subject]
+            if waits:
+                return max(waits)
+            for subject, _ in subjects:
+                self._seen[subject].append(now)
+            if len(self._seen) > 10_000:  # bounded: drop the idle subjects
+                for idle in [s for s, found in self._seen.items() if not found]:
+                    del self._seen[idle]
+        return 0.0
 
     def succeeded(self, address: str, name: str) -> None:
+        """A login that worked: its attempt does not count against anyone."""
         with self._lock:
-            self._failures.pop(f"u:{name}", None)
+            self._seen.pop(f"p:{address}\0{name}", None)
+            found = self._seen.get(f"a:{address}")
+            if found:
+                found.pop()

@@ -82,7 +82,14 @@ async def api_import(request: Request) -> Response:
     server.check_csrf(request, principal, request.headers.get("x-csrf-token", ""))
     query = request.query_params
     format = _format(query.get("format", "json"))
-    text = (await request.body()).decode("utf-8", "replace")
+    try:
+        text = (await request.body()).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _Refused(
+            422,
+            f"the import is not valid UTF-8 (byte {exc.start}); nothing was written",
+            problems=[],
+        ) from None
     replace = query.get("replace", "") in ("1", "true", "yes")
     dry_run = query.get("dry_run", "") in ("1", "true", "yes")
     differences, shown = await run_in_threadpool(_planned, server, text, format, replace)

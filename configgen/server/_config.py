@@ -55,6 +55,8 @@ KEYS = frozenset(
         "session-secret",
         "secure-cookies",
         "audit-retention",
+        "public-origin",
+        "forwarded-allow-ips",
         "users",
         "tokens",
         "proxy",
@@ -127,6 +129,12 @@ class ServerConfig:
     a proxy that terminates TLS)."""
     audit_retention: int | None = None
     """Audit entries kept in the store (None: `configgen.audit.DEFAULT_RETENTION`)."""
+    public_origin: str | None = None
+    """``https://flags.example.com``: the origin browsers see, behind a proxy that changes
+    the scheme or the host (checked against a request's Origin header)."""
+    forwarded_allow_ips: tuple[str, ...] = ()
+    """Proxies whose X-Forwarded-For/-Proto `configgen serve` believes (client address and
+    scheme, for the login limits and Secure cookies)."""
     users: tuple[User, ...] = ()
     tokens: tuple[Token, ...] = ()
     proxy: Proxy | None = None
@@ -204,6 +212,18 @@ def load(path: Path) -> ServerConfig:
     secure = data.get("secure-cookies")
     if secure is not None and not isinstance(secure, bool):
         raise ServerConfigError(f"{path}: secure-cookies: expected true or false")
+    origin = data.get("public-origin")
+    if origin is not None and not (
+        isinstance(origin, str)
+        and origin.startswith(("http://", "https://"))
+        and origin.count("/") == 2
+    ):
+        raise ServerConfigError(
+            f'{path}: public-origin: scheme and host only, such as "https://flags.example.com"'
+        )
+    allowed = data.get("forwarded-allow-ips", [])
+    if not isinstance(allowed, list) or not all(isinstance(ip, str) for ip in allowed):
+        raise ServerConfigError(f"{path}: forwarded-allow-ips: a list of proxy addresses")
     retention = data.get("audit-retention")
     if retention is not None and (
         isinstance(retention, bool) or not isinstance(retention, int) or retention < 1
@@ -219,6 +239,8 @@ def load(path: Path) -> ServerConfig:
         session_secret=str(data.get("session-secret", "")),
         secure_cookies=secure,
         audit_retention=retention,
+        public_origin=origin.rstrip("/") if isinstance(origin, str) else None,
+        forwarded_allow_ips=tuple(allowed),
         users=users,
         tokens=tokens,
         proxy=_proxy(path, data.get("proxy")),
@@ -300,7 +322,9 @@ def put_entry(path: Path, table: str, entry: dict[str, str]) -> bool:
 
     document = _document(path)
     entries = document.get(table)
-    if entries is None:
+    if entries is None or len(entries) == 0:  # an emptied array would be written inline
+        if entries is not None:
+            del document[table]
         entries = tomlkit.aot()
         document[table] = entries
     replaced = False
@@ -327,6 +351,8 @@ def remove_entry(path: Path, table: str, name: str) -> bool:
     for index, existing in enumerate(entries):
         if existing.get("name") == name:
             del entries[index]
+            if len(entries) == 0:
+                del document[table]
             _write(path, document)
             return True
     return False

@@ -34,7 +34,7 @@ async def api_deliveries(request: Request) -> Response:
         raise _Refused(422, "limit is a whole number") from None
     records = await run_in_threadpool(dispatcher.outbox.recent, endpoint, limit)
     endpoints = [
-        {"id": e.id, "url": e.url, "events": list(e.events), "name": e.name}
+        {"id": e.id, "url": e.shown, "events": list(e.events), "name": e.name}
         for e in dispatcher.endpoints.values()
     ]
     return JSONResponse(
@@ -84,7 +84,13 @@ async def page(request: Request) -> Response:
         str(r.get("endpoint")) for r in records if str(r.get("id", "")).startswith("endpoint.")
     }
     endpoints = [
-        {**dataclasses.asdict(e), "id": e.id, "disabled": e.id in disabled, "secrets": None}
+        {
+            **dataclasses.asdict(e),
+            "id": e.id,
+            "url": e.shown,
+            "disabled": e.id in disabled,
+            "secrets": None,
+        }
         for e in dispatcher.endpoints.values()
     ]
     return _render(
