@@ -7,7 +7,8 @@ import importlib
 import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from pathlib import Path
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 logger = logging.getLogger("configgen.stores")
@@ -181,26 +182,69 @@ def _preview(data: bytes, limit: int = 16) -> str:
     return repr(data[:limit]) + ("..." if len(data) > limit else "")
 
 
-def open_store(url: str, *, service: str | None = None, known: Iterable[str] | None = None) -> Any:
-    """A store from a URL: ``etcd://HOST:PORT/SERVICE`` or ``redis://HOST:PORT/DB``."""
+class StoreAddress(NamedTuple):
+    """Where a store URL points: ``file://PATH``, ``etcd://HOST:PORT/SERVICE`` or
+    ``redis://HOST:PORT/DB`` (with a service name)."""
+
+    kind: str  # "file", "etcd" or "redis"
+    path: Path | None = None
+    service: str = ""
+    host: str = "127.0.0.1"
+    port: int = 0
+    db: int = 0
+
+
+def parse_store_url(url: str, service: str | None = None) -> StoreAddress:
+    """Read a store URL (every opener of a store, editor or outbox reads them here).
+
+    Everything after ``file://`` is the path: ``file:///etc/app/flags.toml`` is absolute,
+    ``file://flags.toml`` relative to the current directory. Raise ValueError when unclear.
+    """
+    if url.startswith("file:"):
+        path = url[len("file://") :] if url.startswith("file://") else url[len("file:") :]
+        if not path:
+            raise ValueError(f"{url}: name the overrides file: file://PATH")
+        return StoreAddress("file", path=Path(path).expanduser())
     parts = urlsplit(url)
     path = parts.path.strip("/")
+    try:
+        port = parts.port
+    except ValueError:
+        raise ValueError(f"{url}: the port is not a number") from None
     if parts.scheme == "etcd":
-        from configgen.stores._etcd import EtcdStore
-
         if not path:
             raise ValueError(f"{url}: name the service: etcd://HOST:PORT/SERVICE")
-        return EtcdStore(
-            path, host=parts.hostname or "127.0.0.1", port=parts.port or 2379, known=known
+        return StoreAddress(
+            "etcd", service=path, host=parts.hostname or "127.0.0.1", port=port or 2379
         )
     if parts.scheme == "redis":
-        from configgen.stores._redis import RedisStore
-
         if service is None:
             raise ValueError("a Redis store needs a service name (--service)")
-        db = int(path) if path else 0
-        return RedisStore(service, host=parts.hostname or "127.0.0.1", port=parts.port or 6379,
-                          db=db, known=known)  # fmt: skip
+        try:
+            db = int(path) if path else 0
+        except ValueError:
+            raise ValueError(
+                f"{url}: the path is the database number: redis://HOST:PORT/0"
+            ) from None
+        return StoreAddress(
+            "redis", service=service, host=parts.hostname or "127.0.0.1", port=port or 6379, db=db
+        )
+    raise ValueError(f"{url}: a store URL starts with etcd://, redis:// or file://")
+
+
+def open_store(url: str, *, service: str | None = None, known: Iterable[str] | None = None) -> Any:
+    """A store from a URL: ``etcd://HOST:PORT/SERVICE`` or ``redis://HOST:PORT/DB``."""
+    address = parse_store_url(url, service)
+    if address.kind == "etcd":
+        from configgen.stores._etcd import EtcdStore
+
+        return EtcdStore(address.service, host=address.host, port=address.port, known=known)
+    if address.kind == "redis":
+        from configgen.stores._redis import RedisStore
+
+        return RedisStore(
+            address.service, host=address.host, port=address.port, db=address.db, known=known
+        )
     raise ValueError(f"{url}: a store URL starts with etcd:// or redis://")
 
 
@@ -322,8 +366,10 @@ class ServerStore:
                     break
                 self._snapshot.failed(
                     f"{self.kind}:{type(exc).__name__}",
-                    "%r: %s; serving the last known values, retrying", self, exc,
-                )  # fmt: skip
+                    "%r: %s; serving the last known values, retrying",
+                    self,
+                    exc,
+                )
             if self.resyncs > before:
                 delay = self._retry  # the session got going: start the backoff afresh
             if self._stop.wait(delay):

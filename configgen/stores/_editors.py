@@ -16,10 +16,9 @@ import threading
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from configgen.audit import DEFAULT_RETENTION, AuditEntry, Change, Conflict, same
-from configgen.stores._common import Snapshot, encode_value, require
+from configgen.stores._common import Snapshot, encode_value, parse_store_url, require
 
 _ABORTED = "aborted"
 """The field of a file audit-log line that withdraws an entry whose change was not made."""
@@ -47,30 +46,27 @@ def open_editor(
     the etcd server's ``--max-txn-ops`` (it bounds `EtcdEditor.change_many`).
     """
     kept = DEFAULT_RETENTION if retention is None else retention
-    if url.startswith("file:"):
-        path = url[len("file://") :] if url.startswith("file://") else url[len("file:") :]
-        if not path:
-            raise ValueError(f"{url}: name the overrides file: file://PATH")
-        return FileEditor(Path(path).expanduser(), retention=kept)
-    parts = urlsplit(url)
-    path = parts.path.strip("/")
-    if parts.scheme == "etcd":
-        if not path:
-            raise ValueError(f"{url}: name the service: etcd://HOST:PORT/SERVICE")
-        return EtcdEditor(path, host=parts.hostname or "127.0.0.1", port=parts.port or 2379,
-                          retention=kept, timeout=timeout, max_txn_ops=max_txn_ops)  # fmt: skip
-    if parts.scheme == "redis":
-        if service is None:
-            raise ValueError("a Redis store needs a service name (--service)")
-        try:
-            db = int(path) if path else 0
-        except ValueError:
-            raise ValueError(
-                f"{url}: the path is the database number: redis://HOST:PORT/0"
-            ) from None
-        return RedisEditor(service, host=parts.hostname or "127.0.0.1", port=parts.port or 6379,
-                           db=db, retention=kept, timeout=timeout)  # fmt: skip
-    raise ValueError(f"{url}: a store URL starts with etcd://, redis:// or file://")
+    address = parse_store_url(url, service)
+    if address.kind == "file":
+        assert address.path is not None
+        return FileEditor(address.path, retention=kept)
+    if address.kind == "etcd":
+        return EtcdEditor(
+            address.service,
+            host=address.host,
+            port=address.port,
+            retention=kept,
+            timeout=timeout,
+            max_txn_ops=max_txn_ops,
+        )
+    return RedisEditor(
+        address.service,
+        host=address.host,
+        port=address.port,
+        db=address.db,
+        retention=kept,
+        timeout=timeout,
+    )
 
 
 def _check_retention(retention: int) -> int:
@@ -568,8 +564,9 @@ class EtcdEditor(_Readable):
 
     def read_all(self) -> dict[str, Any]:
         """Every value under the prefix (keys or values that are not UTF-8 are skipped)."""
-        reply = self._post("/kv/range", {"key": _b64(self.prefix),
-                                         "range_end": _b64(_after(self.prefix))})  # fmt: skip
+        reply = self._post(
+            "/kv/range", {"key": _b64(self.prefix), "range_end": _b64(_after(self.prefix))}
+        )
         start = len(self.prefix)
         return self._decoded(
             (_unb64(kv["key"])[start:], _unb64(kv.get("value", ""))) for kv in reply.get("kvs", [])
@@ -589,8 +586,12 @@ class EtcdEditor(_Readable):
         name = _b64(self.prefix + key.encode())
         if expected is None:
             return {"key": name, "target": "VERSION", "result": "EQUAL", "version": "0"}
-        return {"key": name, "target": "VALUE", "result": "EQUAL",
-                "value": _b64(_raw_bytes(expected))}  # fmt: skip
+        return {
+            "key": name,
+            "target": "VALUE",
+            "result": "EQUAL",
+            "value": _b64(_raw_bytes(expected)),
+        }
 
     def _writes(self, key: str, new: Any, entry: AuditEntry) -> list[dict[str, Any]]:
         name = _b64(self.prefix + key.encode())
@@ -599,8 +600,12 @@ class EtcdEditor(_Readable):
             if new is None
             else {"request_put": {"key": name, "value": _b64(_raw_bytes(new))}}
         )
-        record = {"request_put": {"key": _b64(self.audit_prefix + entry.id.encode()),
-                                  "value": _b64(entry.to_json())}}  # fmt: skip
+        record = {
+            "request_put": {
+                "key": _b64(self.audit_prefix + entry.id.encode()),
+                "value": _b64(entry.to_json()),
+            }
+        }
         return [write, record]
 
     @staticmethod
@@ -611,9 +616,14 @@ class EtcdEditor(_Readable):
     def change(self, key: str, expected: Any, new: Any, entry: AuditEntry) -> None:
         """One transaction: compare, write the value and the audit entry; or `Conflict`."""
         name = _b64(self.prefix + key.encode())
-        reply = self._post("/kv/txn", {"compare": [self._compare(key, expected)],
-                                       "success": self._writes(key, new, entry),
-                                       "failure": [{"request_range": {"key": name}}]})  # fmt: skip
+        reply = self._post(
+            "/kv/txn",
+            {
+                "compare": [self._compare(key, expected)],
+                "success": self._writes(key, new, entry),
+                "failure": [{"request_range": {"key": name}}],
+            },
+        )
         if not reply.get("succeeded"):
             raise Conflict(key, expected, self._current((reply.get("responses") or [{}])[0]))
         self._trim()
@@ -664,9 +674,16 @@ class EtcdEditor(_Readable):
         count = int(self._post("/kv/range", {**whole, "count_only": True}).get("count", 0))
         if count <= self.retention:
             return
-        oldest = self._post("/kv/range", {**whole, "keys_only": True, "sort_order": "ASCEND",
-                                          "sort_target": "KEY",
-                                          "limit": count - self.retention + 1})  # fmt: skip
+        oldest = self._post(
+            "/kv/range",
+            {
+                **whole,
+                "keys_only": True,
+                "sort_order": "ASCEND",
+                "sort_target": "KEY",
+                "limit": count - self.retention + 1,
+            },
+        )
         kvs = oldest.get("kvs", [])
         if len(kvs) == count - self.retention + 1:
             self._post("/kv/deleterange", {"key": whole["key"], "range_end": kvs[-1]["key"]})
@@ -679,9 +696,16 @@ class EtcdEditor(_Readable):
         batch = max(limit, 100) if key is not None else limit
         found: list[AuditEntry] = []
         while len(found) < limit:
-            reply = self._post("/kv/range", {"key": _b64(self.audit_prefix), "range_end": _b64(end),
-                                             "sort_order": "DESCEND", "sort_target": "KEY",
-                                             "limit": batch})  # fmt: skip
+            reply = self._post(
+                "/kv/range",
+                {
+                    "key": _b64(self.audit_prefix),
+                    "range_end": _b64(end),
+                    "sort_order": "DESCEND",
+                    "sort_target": "KEY",
+                    "limit": batch,
+                },
+            )
             kvs = reply.get("kvs", [])
             for entry in _entries_newest_first(
                 (_unb64(kv.get("value", "")) for kv in kvs), key, None
@@ -802,9 +826,14 @@ class RedisEditor(_Readable):
         self.retention = _check_retention(retention)
         self.host, self.port, self.db = host, port, db
         self._client = redis.Redis(
-            host=host, port=port, db=db, socket_timeout=timeout,
-            socket_connect_timeout=timeout, decode_responses=False, **client_options,
-        )  # fmt: skip
+            host=host,
+            port=port,
+            db=db,
+            socket_timeout=timeout,
+            socket_connect_timeout=timeout,
+            decode_responses=False,
+            **client_options,
+        )
         self._change = self._client.register_script(_CHANGE_SCRIPT)
         self._change_many = self._client.register_script(_CHANGE_MANY_SCRIPT)
 

@@ -29,9 +29,8 @@ import time
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
-from configgen.stores._common import require
+from configgen.stores._common import parse_store_url, require
 from configgen.stores._editors import _after, _b64, _unb64, _write_atomically
 
 if TYPE_CHECKING:
@@ -65,30 +64,26 @@ def open_outbox(
     beside it). *retention* bounds the finished delivery records kept; *timeout* is how
     long to wait for a server, in seconds.
     """
-    if url.startswith("file:"):
-        path = url[len("file://") :] if url.startswith("file://") else url[len("file:") :]
-        if not path:
-            raise ValueError(f"{url}: name the overrides file: file://PATH")
-        return FileOutbox(Path(path).expanduser(), retention=retention)
-    parts = urlsplit(url)
-    path = parts.path.strip("/")
-    if parts.scheme == "etcd":
-        if not path:
-            raise ValueError(f"{url}: name the service: etcd://HOST:PORT/SERVICE")
-        return EtcdOutbox(path, host=parts.hostname or "127.0.0.1", port=parts.port or 2379,
-                          retention=retention, timeout=timeout)  # fmt: skip
-    if parts.scheme == "redis":
-        if service is None:
-            raise ValueError("a Redis store needs a service name (--service)")
-        try:
-            db = int(path) if path else 0
-        except ValueError:
-            raise ValueError(
-                f"{url}: the path is the database number: redis://HOST:PORT/0"
-            ) from None
-        return RedisOutbox(service, host=parts.hostname or "127.0.0.1", port=parts.port or 6379,
-                           db=db, retention=retention, timeout=timeout)  # fmt: skip
-    raise ValueError(f"{url}: a store URL starts with etcd://, redis:// or file://")
+    address = parse_store_url(url, service)
+    if address.kind == "file":
+        assert address.path is not None
+        return FileOutbox(address.path, retention=retention)
+    if address.kind == "etcd":
+        return EtcdOutbox(
+            address.service,
+            host=address.host,
+            port=address.port,
+            retention=retention,
+            timeout=timeout,
+        )
+    return RedisOutbox(
+        address.service,
+        host=address.host,
+        port=address.port,
+        db=address.db,
+        retention=retention,
+        timeout=timeout,
+    )
 
 
 # -- what every store shares -------------------------------------------------------------------
@@ -119,8 +114,10 @@ def _checked(delivery: Mapping[str, Any]) -> tuple[str, bytes]:
             f"not starting with a dot; not {record_id!r}"
         )
     if delivery.get("status") not in STATUSES:
-        raise ValueError(f"delivery {record_id}: status is one of {', '.join(STATUSES)}, "
-                         f"not {delivery.get('status')!r}")  # fmt: skip
+        raise ValueError(
+            f"delivery {record_id}: status is one of {', '.join(STATUSES)}, "
+            f"not {delivery.get('status')!r}"
+        )
     for field in ("next_at", "created"):
         if _number(delivery.get(field)) is None:
             raise ValueError(f"delivery {record_id}: {field} is a number (epoch seconds)")
@@ -417,8 +414,9 @@ class EtcdOutbox:
         """Every key and value under *prefix*, read in pages."""
         start, end = prefix, _after(prefix)
         while True:
-            reply = self._post("/kv/range", {"key": _b64(start), "range_end": _b64(end),
-                                             "limit": self._PAGE})  # fmt: skip
+            reply = self._post(
+                "/kv/range", {"key": _b64(start), "range_end": _b64(end), "limit": self._PAGE}
+            )
             kvs = reply.get("kvs", [])
             for kv in kvs:
                 yield _unb64(kv["key"]), _unb64(kv.get("value", ""))
@@ -427,8 +425,10 @@ class EtcdOutbox:
             start = _unb64(kvs[-1]["key"]) + b"\0"
 
     def _count(self, prefix: bytes) -> int:
-        reply = self._post("/kv/range", {"key": _b64(prefix), "range_end": _b64(_after(prefix)),
-                                         "count_only": True})  # fmt: skip
+        reply = self._post(
+            "/kv/range",
+            {"key": _b64(prefix), "range_end": _b64(_after(prefix)), "count_only": True},
+        )
         return int(reply.get("count", 0))
 
     def lease(self, owner: str, seconds: float) -> bool:
@@ -440,28 +440,50 @@ class EtcdOutbox:
         if kv is not None:
             lease_id = int(kv.get("lease", 0) or 0)
             if lease_id == 0:  # no lease: it would never expire, so it is no one's
-                self._post("/kv/txn", {
-                    "compare": [{"key": key, "target": "MOD", "result": "EQUAL",
-                                 "mod_revision": kv.get("mod_revision", "0")}],
-                    "success": [{"request_delete_range": {"key": key}}],
-                })  # fmt: skip
+                self._post(
+                    "/kv/txn",
+                    {
+                        "compare": [
+                            {
+                                "key": key,
+                                "target": "MOD",
+                                "result": "EQUAL",
+                                "mod_revision": kv.get("mod_revision", "0"),
+                            }
+                        ],
+                        "success": [{"request_delete_range": {"key": key}}],
+                    },
+                )
             elif kv.get("value", "") != ours:
                 return False
             else:
                 reply = self._post("/lease/keepalive", {"ID": lease_id})
                 if int(reply.get("result", {}).get("TTL", 0) or 0) > 0:
-                    still = self._post("/kv/txn", {"compare": [
-                        {"key": key, "target": "VALUE", "result": "EQUAL", "value": ours},
-                        {"key": key, "target": "LEASE", "result": "EQUAL", "lease": lease_id},
-                    ]})  # fmt: skip
+                    still = self._post(
+                        "/kv/txn",
+                        {
+                            "compare": [
+                                {"key": key, "target": "VALUE", "result": "EQUAL", "value": ours},
+                                {
+                                    "key": key,
+                                    "target": "LEASE",
+                                    "result": "EQUAL",
+                                    "lease": lease_id,
+                                },
+                            ]
+                        },
+                    )
                     return bool(still.get("succeeded"))
                 # the lease ran out since the key was read: take it afresh
         ttl = max(1, math.ceil(seconds))
         lease_id = int(self._post("/lease/grant", {"TTL": ttl})["ID"])
-        reply = self._post("/kv/txn", {
-            "compare": [{"key": key, "target": "VERSION", "result": "EQUAL", "version": "0"}],
-            "success": [{"request_put": {"key": key, "value": ours, "lease": lease_id}}],
-        })  # fmt: skip
+        reply = self._post(
+            "/kv/txn",
+            {
+                "compare": [{"key": key, "target": "VERSION", "result": "EQUAL", "version": "0"}],
+                "success": [{"request_put": {"key": key, "value": ours, "lease": lease_id}}],
+            },
+        )
         if reply.get("succeeded"):
             return True
         with contextlib.suppress(OutboxError):
@@ -473,8 +495,9 @@ class EtcdOutbox:
         return {} if kv is None else _cursor(_unb64(kv.get("value", "")), repr(self))
 
     def save_cursor(self, cursor: Mapping[str, Any]) -> None:
-        self._post("/kv/put", {"key": _b64(self.prefix + b"cursor"),
-                               "value": _b64(_cursor_bytes(cursor))})  # fmt: skip
+        self._post(
+            "/kv/put", {"key": _b64(self.prefix + b"cursor"), "value": _b64(_cursor_bytes(cursor))}
+        )
 
     def put(self, delivery: Mapping[str, Any]) -> None:
         record_id, data = _checked(delivery)
@@ -485,8 +508,9 @@ class EtcdOutbox:
             if pending
             else {"request_delete_range": {"key": index}}
         )
-        write = {"request_put": {"key": _b64(self.records + record_id.encode()),
-                                 "value": _b64(data)}}  # fmt: skip
+        write = {
+            "request_put": {"key": _b64(self.records + record_id.encode()), "value": _b64(data)}
+        }
         self._post("/kv/txn", {"compare": [], "success": [write, mark]})
         if delivery["status"] in FINISHED:
             self._trim()
@@ -511,9 +535,16 @@ class EtcdOutbox:
             if len(found) >= limit:
                 break
             page = waiting[start : start + 100]
-            reply = self._post("/kv/txn", {"compare": [], "success": [
-                {"request_range": {"key": _b64(self.records + record_id)}} for _, record_id in page
-            ]})  # fmt: skip
+            reply = self._post(
+                "/kv/txn",
+                {
+                    "compare": [],
+                    "success": [
+                        {"request_range": {"key": _b64(self.records + record_id)}}
+                        for _, record_id in page
+                    ],
+                },
+            )
             for response in reply.get("responses", []):
                 kvs = response.get("response_range", {}).get("kvs", [])
                 record = _parsed(_unb64(kvs[0].get("value", ""))) if kvs else None
@@ -547,12 +578,19 @@ class EtcdOutbox:
         for start in range(0, len(old), 100):
             # a record made pending again meanwhile (a retry) stays: compare it is not pending
             keys = [_b64(self.index + r["id"].encode()) for r in old[start : start + 100]]
-            self._post("/kv/txn", {
-                "compare": [{"key": k, "target": "VERSION", "result": "EQUAL", "version": "0"}
-                            for k in keys],
-                "success": [{"request_delete_range": {"key": _b64(self.records + r["id"].encode())}}
-                            for r in old[start : start + 100]],
-            })  # fmt: skip
+            self._post(
+                "/kv/txn",
+                {
+                    "compare": [
+                        {"key": k, "target": "VERSION", "result": "EQUAL", "version": "0"}
+                        for k in keys
+                    ],
+                    "success": [
+                        {"request_delete_range": {"key": _b64(self.records + r["id"].encode())}}
+                        for r in old[start : start + 100]
+                    ],
+                },
+            )
 
 
 # -- Redis -------------------------------------------------------------------------------------
@@ -629,9 +667,14 @@ class RedisOutbox:
         self.host, self.port, self.db = host, port, db
         self._redis_errors = redis.exceptions.RedisError
         self._client = redis.Redis(
-            host=host, port=port, db=db, socket_timeout=timeout,
-            socket_connect_timeout=timeout, decode_responses=False, **client_options,
-        )  # fmt: skip
+            host=host,
+            port=port,
+            db=db,
+            socket_timeout=timeout,
+            socket_connect_timeout=timeout,
+            decode_responses=False,
+            **client_options,
+        )
         self._renew = self._client.register_script(_RENEW_SCRIPT)
         self._put = self._client.register_script(_PUT_SCRIPT)
 
@@ -667,8 +710,14 @@ class RedisOutbox:
     def put(self, delivery: Mapping[str, Any]) -> None:
         record_id, data = _checked(delivery)
         kind = {"pending": "1", "delivered": "2", "failed": "2"}.get(delivery["status"], "0")
-        args = [record_id, data, kind, repr(float(delivery["next_at"])),
-                repr(_stamp(delivery)), str(self.retention)]  # fmt: skip
+        args = [
+            record_id,
+            data,
+            kind,
+            repr(float(delivery["next_at"])),
+            repr(_stamp(delivery)),
+            str(self.retention),
+        ]
         with self._errors():
             self._put(keys=[self.hash, self.due_key, self.recent_key, self.finished_key], args=args)
 
@@ -681,8 +730,9 @@ class RedisOutbox:
         offset = 0
         with self._errors():
             while len(found) < limit:
-                ids = self._client.zrangebyscore(self.due_key, "-inf", repr(float(now)),
-                                                 start=offset, num=limit)  # fmt: skip
+                ids = self._client.zrangebyscore(
+                    self.due_key, "-inf", repr(float(now)), start=offset, num=limit
+                )
                 if not ids:
                     break
                 for data in self._client.hmget(self.hash, ids):
@@ -703,8 +753,9 @@ class RedisOutbox:
                     break
                 for data in self._client.hmget(self.hash, ids):
                     record = _parsed(data)
-                    if record is not None and (endpoint is None or
-                                               record.get("endpoint") == endpoint):  # fmt: skip
+                    if record is not None and (
+                        endpoint is None or record.get("endpoint") == endpoint
+                    ):
                         found.append(record)
                 offset += len(ids)
         return _recent(found, endpoint, limit)
