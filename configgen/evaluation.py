@@ -43,14 +43,21 @@ def segment_matches(segment: Segment, key: str | None, attributes: Mapping[str, 
         return False
 
 
-def _rollout(flag: Flag, key: str | None, percentage: float) -> tuple[bool, str]:
+def _rollout(
+    flag: Flag, key: str | None, percentage: float, scheme: bucketing.Scheme
+) -> tuple[bool, str]:
     if percentage >= 100:
         return True, f"the rollout is {percentage:g}%: everyone"
     if key is None:
         return False, f"no targeting key: in no rollout below 100% (this one is {percentage:g}%)"
     if percentage <= 0:
         return False, "the rollout is 0%: no one"
-    bucket = bucketing.bucket(flag.key, key)
+    bucket = bucketing.bucket_for(scheme, flag.key, key)
+    if bucket is None:
+        return False, (
+            f"an empty targeting key has no bucket ({scheme}): "
+            f"in no rollout below 100% (this one is {percentage:g}%)"
+        )
     limit = round(percentage * 1000)
     verdict = "below" if bucket < limit else "not below"
     return bucket < limit, (
@@ -67,10 +74,11 @@ def explain(
     *,
     today: datetime.date | None = None,
     has_context: bool = True,
+    scheme: bucketing.Scheme = bucketing.DEFAULT_SCHEME,
 ) -> Explanation:
     """What *flag* gives the context (*targeting_key*, *attributes*) with *stored* (the
     raw stored value, None for none), and why. *has_context* False is a getter called
-    without a context (``flags.x()``)."""
+    without a context (``flags.x()``); *scheme* is the rollout bucketing scheme."""
     attributes = attributes or {}
     today = today or datetime.datetime.now(datetime.timezone.utc).date()
     key = targeting_key if has_context else None
@@ -83,19 +91,19 @@ def explain(
     if flag.expires is not None and today > flag.expires:
         expired = f"expired on {flag.expires.isoformat()}"
         if flag.kind == "percent":
-            member, why = _rollout(flag, key, float(flag.default))
+            member, why = _rollout(flag, key, float(flag.default), scheme)
             return Explanation(member, "expired", f"{expired}: its default rollout; {why}")
         return Explanation(flag.default, "expired", f"{expired}: the default")
     if flag.kind == "percent":
         percentage = float(valid) if valid is not None else float(flag.default)
-        member, why = _rollout(flag, key, percentage)
+        member, why = _rollout(flag, key, percentage, scheme)
         origin = "the stored" if valid is not None else problem + "the default"
         return Explanation(member, "stored" if valid is not None else "rollout",
                            f"{origin} percentage {percentage:g}: {why}")  # fmt: skip
     if valid is not None:
         return Explanation(valid, "stored", "the stored value, served to everyone")
     if flag.targeted:
-        return _targeted(flag, segments, key, attributes, has_context, problem)
+        return _targeted(flag, segments, key, attributes, has_context, problem, scheme)
     return Explanation(flag.default, "default", problem + "no stored value: the default")
 
 
@@ -106,6 +114,7 @@ def _targeted(
     attributes: Mapping[str, object],
     has_context: bool,
     problem: str,
+    scheme: bucketing.Scheme,
 ) -> Explanation:
     if has_context:
         if key is not None and key in flag.users:
@@ -120,7 +129,7 @@ def _targeted(
                 )
                 return Explanation(True, "segment", f"{problem}in segment {name!r} ({how})")
     if flag.rollout is not None:
-        member, why = _rollout(flag, key, flag.rollout)
+        member, why = _rollout(flag, key, flag.rollout, scheme)
         if member:
             return Explanation(True, "rollout", problem + why)
         return Explanation(flag.default, "default",

@@ -72,7 +72,7 @@ def provenance(settings: Settings, source: Path) -> Provenance:
     """What a module generated from *source* records about its origin."""
     data = source.read_bytes()
     inputs = hashlib.sha256(generator_fingerprint())
-    for part in (settings.env_prefix, settings.shown(source)):
+    for part in (settings.env_prefix, settings.shown(source), settings.bucketing):
         inputs.update(part.encode() + b"\0")
     inputs.update(data)
     return Provenance(

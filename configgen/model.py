@@ -10,6 +10,8 @@ import dataclasses
 import datetime
 from typing import Union
 
+from configgen.bucketing import DEFAULT_SCHEME, Scheme
+
 SCALARS = ("str", "int", "float", "bool", "datetime", "date", "time")
 
 Value = Union[
@@ -271,6 +273,8 @@ class FlagsSchema:
     source: str
     root: Category
     segments: tuple[Segment, ...]
+    bucketing: Scheme = DEFAULT_SCHEME
+    """The rollout bucketing scheme (``[tool.configgen] bucketing``)."""
 
     def flags(self) -> list[Flag]:
         return self.root.all_flags()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime
 from collections.abc import Iterator
 from pathlib import Path
@@ -50,6 +51,7 @@ def render(settings: Settings, *, production: bool | None = None) -> Generation:
         flags, flag_diagnostics = read_flags(settings.flags, settings.shown(settings.flags))
         diagnostics = diagnostics + flag_diagnostics
         if flags is not None:
+            flags = dataclasses.replace(flags, bucketing=settings.bucketing)
             diagnostics += expired(
                 flags, datetime.datetime.now(datetime.timezone.utc).date(), strict=False
             )

@@ -6,12 +6,13 @@ import datetime
 import functools
 import re
 import textwrap
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import jinja2
 
-from configgen import naming, pyexpr
+from configgen import bucketing, naming, pyexpr
 from configgen.config_reader import class_name_for
 from configgen.fingerprint import Provenance, templates_dir
 from configgen.model import (
@@ -268,19 +269,24 @@ def _all_types(schema: ConfigSchema) -> set[FieldType]:
 # -- flags --------------------------------------------------------------------------------
 
 
-def _bucketing_source() -> str:
-    """`configgen.bucketing`'s functions, renamed private, for the generated module."""
+def _bucketing_source(scheme: bucketing.Scheme) -> str:
+    """`configgen.bucketing`'s functions for *scheme*, renamed private, for the generated
+    module."""
     import inspect
 
-    from configgen import bucketing
-
-    parts = [
-        inspect.getsource(bucketing.murmur3_32),
-        inspect.getsource(bucketing.bucket),
-        inspect.getsource(bucketing.in_rollout),
-    ]
-    text = "\n\n".join(part.rstrip("\n") for part in parts)
-    for public in ("murmur3_32", "bucket", "in_rollout"):
+    functions: list[Callable[..., object]]
+    if scheme == "flagd-v2":
+        functions = [bucketing.murmur3_32, bucketing.bucket_v2, bucketing.in_rollout_v2]
+    else:
+        functions = [
+            bucketing.murmur3_32,
+            bucketing.cbor_pair,
+            bucketing.bucket,
+            bucketing.in_rollout,
+        ]
+    text = "\n\n".join(inspect.getsource(function).rstrip("\n") for function in functions)
+    text = re.sub(r"\b(bucket|in_rollout)_v2\(", r"\1(", text)
+    for public in ("murmur3_32", "cbor_pair", "bucket", "in_rollout"):
         text = re.sub(rf"\b{public}\(", f"_{public}(", text)
     text = text.replace("RESOLUTION", "100_000")
     text = text.replace("def _bucket(", "@functools.lru_cache(maxsize=65_536)\ndef _bucket(")
@@ -493,7 +499,7 @@ def render_flags(schema: FlagsSchema, *, provenance: Provenance) -> str:
         "uses_rollout": uses_targeting or uses_percent,
         "uses_expiry": any(flag.expires is not None for flag in flags),
         "readers_used": readers_used,
-        "bucketing_source": _bucketing_source(),
+        "bucketing_source": _bucketing_source(schema.bucketing),
         "provenance": provenance,
         "alias": lambda flag: class_name_for(flag.path),
         "literal": lambda flag: pyexpr.Bracketed(

@@ -9,9 +9,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from configgen.bucketing import DEFAULT_SCHEME, SCHEMES, Scheme
 from configgen.diagnostics import Diagnostic, Severity, did_you_mean
 
-KEYS = ("config", "env-prefix", "flags", "package", "test-helpers")
+KEYS = ("bucketing", "config", "env-prefix", "flags", "package", "test-helpers")
 CONFIG_MODULE = "configgen_config.py"
 FLAGS_MODULE = "configgen_flags.py"
 TESTING_MODULE = "configgen_testing.py"
@@ -42,6 +43,8 @@ class Settings:
     test_helpers: bool
     project_name: str = ""
     """``[project] name``, when there is one."""
+    bucketing: Scheme = DEFAULT_SCHEME
+    """The rollout bucketing scheme: ``flagd-v3`` (the default) or ``flagd-v2``."""
 
     def shown(self, path: Path) -> str:
         """*path* relative to the project root, with forward slashes."""
@@ -184,6 +187,14 @@ def load_settings(root: Path, *, require_table: bool = True) -> Settings:
     if not isinstance(test_helpers, bool):
         bad("test-helpers", f"must be true or false, not {test_helpers!r}")
         test_helpers = True
+    scheme: Scheme = DEFAULT_SCHEME
+    chosen = text("bucketing", DEFAULT_SCHEME)
+    for known in SCHEMES:
+        if chosen == known:
+            scheme = known
+            break
+    else:
+        bad("bucketing", f"'{chosen}' is not a bucketing scheme; use {' or '.join(SCHEMES)}")
     if problems:
         raise SettingsError(problems)
     return Settings(
@@ -194,6 +205,7 @@ def load_settings(root: Path, *, require_table: bool = True) -> Settings:
         env_prefix=env_prefix,
         test_helpers=test_helpers,
         project_name=project_name,
+        bucketing=scheme,
     )
 
 

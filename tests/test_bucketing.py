@@ -1,4 +1,5 @@
-"""The one bucketing function: pinned vectors, flagd's murmur3, uniform, monotonic, portable."""
+"""The one bucketing function, both schemes: pinned vectors, flagd's own evaluator, uniform,
+monotonic, portable."""
 
 from __future__ import annotations
 
@@ -10,12 +11,22 @@ import subprocess
 import sys
 from pathlib import Path
 
+import cbor2
 import mmh3
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from configgen.bucketing import RESOLUTION, bucket, in_rollout, murmur3_32
+from configgen import bucketing
+from configgen.bucketing import (
+    RESOLUTION,
+    bucket,
+    bucket_v2,
+    cbor_pair,
+    in_rollout,
+    in_rollout_v2,
+    murmur3_32,
+)
 
 GOLDEN_FLAGS = Path(__file__).resolve().parent / "golden" / "everything" / "configgen_flags.py"
 
@@ -28,7 +39,25 @@ HASH_VECTORS = [
     ("The quick brown fox jumps over the lazy dog", 776992547),
     ("héllo wörld ✓", 238508760),
 ]
+# flagd-v3 (the default): murmur3_32 of the canonical CBOR of [flag key, targeting key].
 BUCKET_VECTORS = [
+    ("new_checkout", "alice", 66251),
+    ("new_checkout", "bob", 23710),
+    ("new_checkout", "user-1", 64052),
+    ("search.new_ranker", "user-1", 59172),
+    ("search.new_ranker", "user-2", 98158),
+    ("ui.theme", "42", 33208),
+    ("", "only-key", 69137),
+    ("new_checkout", "héllo wörld ✓", 58242),
+    ("new_checkout", "x" * 30, 65039),
+]
+CBOR_VECTORS = [
+    ("new_checkout", "alice", "826c6e65775f636865636b6f757465616c696365", 2845466319),
+    ("ui.theme", "42", "826875692e7468656d65623432", 1426294651),
+    ("", "only-key", "8260686f6e6c792d6b6579", 2969433380),
+]
+# flagd-v2: murmur3_32 of the UTF-8 of flag key + targeting key.
+BUCKET_VECTORS_V2 = [
     ("new_checkout", "alice", 91558),
     ("new_checkout", "bob", 96613),
     ("new_checkout", "user-1", 7768),
@@ -49,8 +78,52 @@ def test_hash_vectors(data: str, expected: int) -> None:
 @pytest.mark.parametrize(("flag", "key", "expected"), BUCKET_VECTORS)
 def test_bucket_vectors(flag: str, key: str, expected: int) -> None:
     assert bucket(flag, key) == expected
-    # flagd's fractional: murmur3 of flag key + targeting key, (hash * total weight) >> 32
+    # flagd v3's fractional: murmur3 of canonical CBOR [flag, key], (hash * total) >> 32
+    data = cbor2.dumps([flag, key], canonical=True)
+    assert (mmh3.hash(data, signed=False) * RESOLUTION) >> 32 == expected
+
+
+@pytest.mark.parametrize(("flag", "key", "encoded", "digest"), CBOR_VECTORS)
+def test_cbor_vectors(flag: str, key: str, encoded: str, digest: int) -> None:
+    assert cbor_pair(flag, key).hex() == encoded
+    assert murmur3_32(bytes.fromhex(encoded)) == digest
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(max_size=300), st.text(max_size=300))
+def test_cbor_matches_the_reference_encoder(first: str, second: str) -> None:
+    try:
+        expected = cbor2.dumps([first, second], canonical=True)
+    except Exception:  # lone surrogates: not UTF-8, neither side encodes them
+        with pytest.raises(UnicodeEncodeError):
+            cbor_pair(first, second)
+        return
+    assert cbor_pair(first, second) == expected
+
+
+@pytest.mark.parametrize("size", [0, 23, 24, 255, 256, 65_535, 65_536])
+def test_cbor_length_heads(size: int) -> None:
+    key = "k" * size
+    assert cbor_pair("f", key) == cbor2.dumps(["f", key], canonical=True)
+
+
+@pytest.mark.parametrize(("flag", "key", "expected"), BUCKET_VECTORS_V2)
+def test_bucket_vectors_v2(flag: str, key: str, expected: int) -> None:
+    assert bucket_v2(flag, key) == expected
+    # flagd v2's fractional: murmur3 of flag key + targeting key, (hash * total) >> 32
     assert (mmh3.hash((flag + key).encode(), signed=False) * RESOLUTION) >> 32 == expected
+
+
+def test_flagd_core_buckets_like_v3() -> None:
+    """flagd's own evaluator: a 100,000-way split puts each key in its bucket's variant."""
+    from openfeature.contrib.tools.flagd.core.targeting.custom_ops import fractional
+
+    edges = [0, 1, 2, 33_333, 50_000, 99_998, 99_999]
+    for flag, key, expected in BUCKET_VECTORS:
+        for edge in edges:
+            weights = [["below", edge], ["rest", RESOLUTION - edge]]
+            data = {"targetingKey": key, "$flagd": {"flagKey": flag}}
+            assert fractional(data, *weights) == ("below" if expected < edge else "rest")
 
 
 @settings(max_examples=500, deadline=None)
@@ -61,21 +134,36 @@ def test_matches_reference_murmur3(data: bytes, seed: int) -> None:
 
 @settings(max_examples=500, deadline=None)
 @given(
+    st.sampled_from([in_rollout, in_rollout_v2]),
     st.text(max_size=20),
     st.text(max_size=20),
     st.floats(0, 100, allow_nan=False),
     st.floats(0, 100, allow_nan=False),
 )
-def test_raising_a_rollout_only_adds_keys(flag: str, key: str, low: float, high: float) -> None:
+def test_raising_a_rollout_only_adds_keys(
+    rollout: object, flag: str, key: str, low: float, high: float
+) -> None:
+    assert callable(rollout)
     low, high = sorted((low, high))
-    if in_rollout(flag, key, low):
-        assert in_rollout(flag, key, high)
+    if rollout(flag, key, low):
+        assert rollout(flag, key, high)
 
 
-def test_no_targeting_key_is_in_no_rollout_below_100() -> None:
-    assert in_rollout("f", None, 99.999) is False
-    assert in_rollout("f", None, 100) is True
-    assert in_rollout("f", "k", 0) is False
+@pytest.mark.parametrize("rollout", [in_rollout, in_rollout_v2])
+def test_no_targeting_key_is_in_no_rollout_below_100(rollout: object) -> None:
+    assert callable(rollout)
+    assert rollout("f", None, 99.999) is False
+    assert rollout("f", None, 100) is True
+    assert rollout("f", "k", 0) is False
+
+
+def test_an_empty_key_has_no_bucket_in_v3_only() -> None:
+    assert in_rollout("new_checkout", "", 99.999) is False
+    assert in_rollout("new_checkout", "", 100) is True
+    assert bucketing.bucket_for("flagd-v3", "new_checkout", "") is None
+    assert bucketing.bucket_for("flagd-v2", "new_checkout", "") == 18110
+    assert in_rollout_v2("new_checkout", "", 18.111) is True
+    assert in_rollout_v2("new_checkout", "", 18.11) is False
 
 
 def test_deciles_are_uniform_over_100_000_keys() -> None:
@@ -100,6 +188,7 @@ def test_generated_copy_agrees(tmp_path: Path) -> None:
     spec.loader.exec_module(module)
     for flag, key, expected in BUCKET_VECTORS:
         assert module._bucket(flag, key) == expected
+    assert module._in_rollout("f", "", 99.999) is False
     for i in range(5_000):
         assert module._in_rollout("f", f"u{i}", 33.333) == in_rollout("f", f"u{i}", 33.333)
 
@@ -136,3 +225,28 @@ def test_same_buckets_in_other_pythons(version: str) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == [expected for _, _, expected in BUCKET_VECTORS]
+
+
+@pytest.mark.parametrize("scheme", ["flagd-v3", "flagd-v2"])
+def test_generated_module_uses_the_chosen_scheme(tmp_path: Path, scheme: str) -> None:
+    from configgen.pipeline import render
+    from configgen.settings import load_settings
+    from tests.test_fuzz import _exec
+
+    (tmp_path / "pyproject.toml").write_text(f'[tool.configgen]\nbucketing = "{scheme}"\n')
+    (tmp_path / "config.toml").write_text("[app]\nname = 'x'\n")
+    (tmp_path / "flags.toml").write_text('[flags.new_checkout]\ntype = "percent"\ndefault = 50\n')
+    settings = load_settings(tmp_path)
+    generation = render(settings, production=True)
+    assert not generation.diagnostics
+    module = _exec(generation.files[settings.outputs["flags"]])
+    bucket_of = bucket if scheme == "flagd-v3" else bucket_v2
+    rollout = in_rollout if scheme == "flagd-v3" else in_rollout_v2
+    flags = module.Flags(module.MemoryStore())
+    for key in ["", "alice", "bob", "user-1", "héllo wörld ✓", *(f"u{i}" for i in range(2_000))]:
+        if key:
+            assert module._bucket("new_checkout", key) == bucket_of("new_checkout", key)
+        got = flags.new_checkout(module.EvaluationContext(key))
+        assert got is rollout("new_checkout", key, 50), key
+    # the empty key: no bucket in v3 (false), bucket 18110 in v2 (true at 50%)
+    assert flags.new_checkout(module.EvaluationContext("")) is (scheme == "flagd-v2")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 
 from configgen.evaluation import explain
 from configgen.flags_reader import read_flags
+from configgen.render import render_flags
 from tests.conftest import DATA
 
 SCHEMA, _ = read_flags(DATA / "everything_flags.toml", "flags.toml")
@@ -45,6 +47,7 @@ def _getter(flags: Any, key: str) -> Any:
 @example(key="max_items", stored=2**70, targeting_key=None, attributes={}, has_context=False)
 @example(key="new_checkout", stored=None, targeting_key="x", attributes={"country": True},
          has_context=True)  # fmt: skip
+@example(key="new_checkout", stored=None, targeting_key="", attributes={}, has_context=True)
 @given(
     key=st.sampled_from(sorted(FLAGS)),
     stored=STORED,
@@ -88,3 +91,42 @@ def test_the_reasons_read_well() -> None:
     assert (old.source, old.reason) == ("expired", "expired on 2020-01-01: the default")
     bad = explain(FLAGS["max_items"], SEGMENTS, "lots")
     assert bad.value == 50 and bad.reason.startswith("the stored 'lots' is not valid")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    key=st.sampled_from(sorted(FLAGS)),
+    stored=STORED,
+    targeting_key=st.one_of(st.just(""), KEYS),
+    attributes=ATTRIBUTES,
+)
+def test_explain_agrees_with_flagd_v2_getters(
+    key: str, stored: object, targeting_key: str | None, attributes: dict[str, object]
+) -> None:
+    module = _V2_MODULE
+    flags = module.Flags(module.MemoryStore({} if stored is None else {key: stored}))
+    expected = _getter(flags, key)(module.EvaluationContext(targeting_key, attributes))
+    found = explain(FLAGS[key], SEGMENTS, stored, targeting_key, attributes, scheme="flagd-v2")
+    assert found.value == expected, found
+    assert type(found.value) is type(expected)
+
+
+def test_an_empty_key_has_no_bucket_in_v3() -> None:
+    rollout = FLAGS["new_checkout"]
+    v3 = explain(rollout, SEGMENTS, None, "")
+    assert v3.source == "default"
+    assert "an empty targeting key has no bucket (flagd-v3)" in v3.reason
+    v2 = explain(rollout, SEGMENTS, None, "", scheme="flagd-v2")
+    assert v2.reason.startswith("not targeted (bucket 18,110 of 100,000")
+
+
+def _module_for(scheme: str) -> Any:
+    from tests.test_fuzz import _PROVENANCE, _exec
+
+    assert SCHEMA is not None
+    return _exec(
+        render_flags(dataclasses.replace(SCHEMA, bucketing=scheme), provenance=_PROVENANCE)
+    )
+
+
+_V2_MODULE = _module_for("flagd-v2")

@@ -37,7 +37,7 @@ def test_unknown_key(tmp_path: Path) -> None:
         tmp_path, '[tool.configgen]\nconfig = "c.toml"\nenv_prefix = "X_"\n'
     ) == [
         "pyproject.toml:3:1: tool.configgen.env_prefix: unknown setting (did you mean 'env-prefix'?);"
-        " known settings: config, env-prefix, flags, package, test-helpers"
+        " known settings: bucketing, config, env-prefix, flags, package, test-helpers"
     ]
 
 
@@ -103,3 +103,16 @@ def test_a_requirement_whose_marker_never_holds_does_not_count(
     monkeypatch.setitem(sys.modules, "packaging", None)
     monkeypatch.setitem(sys.modules, "packaging.requirements", None)
     assert requirement_names(never) == {"python-configgen", "other"}  # markers are ignored
+
+
+def test_bucketing_scheme(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool.configgen]\nconfig = "c.toml"\n')
+    assert load_settings(tmp_path).bucketing == "flagd-v3"
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.configgen]\nconfig = "c.toml"\nbucketing = "flagd-v2"\n'
+    )
+    assert load_settings(tmp_path).bucketing == "flagd-v2"
+    assert _settings_error(tmp_path, '[tool.configgen]\nconfig = "c.toml"\nbucketing = "v2"\n') == [
+        "pyproject.toml:3:1: tool.configgen.bucketing: 'v2' is not a bucketing scheme;"
+        " use flagd-v3 or flagd-v2"
+    ]

@@ -79,7 +79,13 @@ def serve(args: argparse.Namespace) -> int:
     store = args.store or config.store
     service = args.service or config.service or settings.project_name or settings.root.name
     try:
-        app = create_app(settings.flags, store, args.server_config, service=service)
+        app = create_app(
+            settings.flags,
+            store,
+            args.server_config,
+            service=service,
+            bucketing=settings.bucketing,
+        )
     except (ValueError, ImportError, OSError) as exc:
         print(f"configgen: {exc}", file=sys.stderr)
         return 1

@@ -7,6 +7,7 @@ docs/server.md shows a Flask or Django app mounting it through a2wsgi.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from starlette.applications import Starlette
 
     from configgen.audit import Editor
+    from configgen.bucketing import Scheme
     from configgen.model import FlagsSchema
     from configgen.server._app import HostUser
 
@@ -47,6 +49,7 @@ def create_app(
     service: str | None = None,
     user: HostUser | None = None,
     outbox: Any = None,
+    bucketing: Scheme | None = None,
 ) -> Starlette:
     """The operator app.
 
@@ -56,11 +59,15 @@ def create_app(
     restart); *user*, for a host app with its own login, returns ``(name, role)`` for a
     request, or None. With ``[[webhooks]]`` in the config, a dispatcher thread delivers every
     change; its state lives in *outbox* (default: the store's own, from the store URL).
+    *bucketing* is the rollout bucketing scheme that evaluations explain (default: the
+    schema's, ``flagd-v3`` for a path).
     """
     _require_starlette()
     from configgen.server._app import build
 
     schema = _schema(flags)
+    if bucketing is not None:
+        schema = dataclasses.replace(schema, bucketing=bucketing)
     config_source = _config_source(config)
     current = config_source()
     if store is None or isinstance(store, str):

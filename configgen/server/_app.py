@@ -533,7 +533,14 @@ async def evaluate_page(request: Request) -> Response:
     if "targeting_key" in query:
         raws = await run_in_threadpool(server.editor.read_all)
         for flag_key, flag in server.flags.items():
-            found = explain(flag, server.segments, raws.get(flag_key), key, attributes)
+            found = explain(
+                flag,
+                server.segments,
+                raws.get(flag_key),
+                key,
+                attributes,
+                scheme=server.schema.bucketing,
+            )
             results.append(
                 {
                     "key": flag_key,

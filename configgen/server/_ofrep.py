@@ -82,7 +82,14 @@ def _evaluate(
     return [
         _result(
             flag,
-            explain(flag, server.segments, raws.get(flag.key), key, attributes),
+            explain(
+                flag,
+                server.segments,
+                raws.get(flag.key),
+                key,
+                attributes,
+                scheme=server.schema.bucketing,
+            ),
             key is not None,
         )
         for flag in flags
