@@ -12,7 +12,7 @@ from configgen import bulk
 from configgen.audit import DEFAULT_RETENTION, Conflict, os_user
 from configgen.commands.flags import _positive, _stored
 from configgen.diagnostics import did_you_mean
-from configgen.model import Flag
+from configgen.model import Flag, FlagsSchema
 from configgen.stores._editors import DEFAULT_MAX_TXN_OPS
 
 
@@ -21,11 +21,14 @@ def add_parsers(
     parents: list[argparse.ArgumentParser],
 ) -> None:
     sub = actions.add_parser(
-        "export", parents=parents, help="write the stored values as JSON or TOML, sorted by key"
-    )
+        "export", parents=parents,
+        help="write the stored values as JSON or TOML, sorted by key; or (--format flagd) "
+        "every flag as a flagd flag definition, stored values folded in",
+    )  # fmt: skip
     sub.add_argument("keys", nargs="*", metavar="KEY", help="only these flags (default: all)")
-    sub.add_argument("--format", choices=bulk.FORMATS,
-                     help="json or toml (default: by -o FILE's extension, else json)")  # fmt: skip
+    sub.add_argument("--format", choices=(*bulk.FORMATS, "flagd"),
+                     help="json, toml or flagd (default: by -o FILE's extension, else json; "
+                     "flagd needs no --store)")  # fmt: skip
     sub.add_argument("-o", "--output", metavar="FILE", help="write there, not to standard output")
     sub = actions.add_parser(
         "import", parents=parents,
@@ -48,7 +51,16 @@ def add_parsers(
                      f"{DEFAULT_MAX_TXN_OPS}): an import into etcd changes at most N/2 flags")  # fmt: skip
 
 
-def run(args: argparse.Namespace, flags: dict[str, Flag], service: str) -> int:
+def run(
+    args: argparse.Namespace,
+    flags: dict[str, Flag],
+    service: str,
+    *,
+    schema: FlagsSchema | None = None,
+) -> int:
+    if args.action == "export" and args.format == "flagd":
+        assert schema is not None
+        return export_flagd(args, flags, service, schema)
     if args.action == "export":
         return export(args, flags, service)
     return import_values(args, flags, service)
@@ -65,6 +77,58 @@ def _open(args: argparse.Namespace, service: str) -> Any:
         retention=getattr(args, "retention", None),
         max_txn_ops=getattr(args, "max_txn_ops", DEFAULT_MAX_TXN_OPS),
     )
+
+
+def export_flagd(
+    args: argparse.Namespace, flags: dict[str, Flag], service: str, schema: FlagsSchema
+) -> int:
+    """Write the flagd flag definitions, with the store's values folded in when --store is
+    given; 1 if some stored values could not be used (named on stderr)."""
+    from configgen import flagd
+
+    for key in args.keys:
+        if key not in flags:
+            print(f"configgen: no flag {key!r} in flags.toml{did_you_mean(key, flags)}",
+                  file=sys.stderr)  # fmt: skip
+            return 1
+    wanted = {key: flags[key] for key in (args.keys or flags)}
+    exported = bulk.Export({}, {}, [])
+    if args.store is not None:
+        try:
+            editor = _open(args, service)
+        except (ValueError, ImportError) as exc:
+            print(f"configgen: {exc}", file=sys.stderr)
+            return 2 if isinstance(exc, ValueError) else 1
+        try:
+            stored = bulk.stored_values(editor)
+        except Exception as exc:
+            print(f"configgen: {args.store}: {exc}", file=sys.stderr)
+            return 1
+        finally:
+            editor.close()
+        exported = bulk.export_values(stored, flags, list(wanted))
+    segments = {segment.name: segment for segment in schema.segments}
+    found = flagd.document(wanted, segments, exported.values, schema.bucketing)
+    status = _write(args.output, flagd.render(found))
+    for key, why in exported.invalid.items():
+        print(f"configgen: warning: {why}; services serve the default "
+              f"{flags[key].default!r}, and so does the export", file=sys.stderr)  # fmt: skip
+        status = 1
+    return status
+
+
+def _write(output: str | None, text: str) -> int:
+    if output and output != "-":
+        from configgen.stores._editors import _write_atomically
+
+        try:
+            _write_atomically(Path(output), text.encode("utf-8"))
+        except OSError as exc:
+            print(f"configgen: {output}: {exc.strerror or exc}", file=sys.stderr)
+            return 1
+    else:
+        sys.stdout.write(text)
+    return 0
 
 
 def export(args: argparse.Namespace, flags: dict[str, Flag], service: str) -> int:

@@ -5,6 +5,7 @@ audit log. ``export`` and ``import`` are in `configgen.commands.bulk`."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import sys
 from typing import Any
@@ -58,7 +59,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser],
     )
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     store = argparse.ArgumentParser(add_help=False)
-    store.add_argument("--store", required=True, metavar="URL",
+    store.add_argument("--store", metavar="URL",
                        help="etcd://HOST:PORT/SERVICE, redis://HOST:PORT/DB or file://PATH "
                        "(a TOML overrides file; a relative PATH is from the current folder)")  # fmt: skip
     store.add_argument("--service", help="the service's name in Redis (default: the project's)")
@@ -125,6 +126,9 @@ def run(args: argparse.Namespace) -> int:
         except ValueError as exc:
             print(f"configgen: {exc}", file=sys.stderr)
             return 1
+    if args.store is None and getattr(args, "format", None) != "flagd":
+        print(f"configgen flags {args.action}: --store URL is required", file=sys.stderr)
+        return 2
     service = args.service or settings.project_name or settings.root.name
     # The command reports skipped keys itself (below); the store's log lines about them
     # would only repeat that on stderr.
@@ -135,7 +139,8 @@ def run(args: argparse.Namespace) -> int:
         if args.action in ("export", "import"):
             from configgen.commands import bulk
 
-            return bulk.run(args, flags, service)
+            scheme = dataclasses.replace(schema, bucketing=settings.bucketing)
+            return bulk.run(args, flags, service, schema=scheme)
         return _with_editor(args, flags, key, typed, service)
     finally:
         key_logger.setLevel(level)

@@ -1,0 +1,410 @@
+"""The flagd export gives what the generated getters give: checked with flagd's own
+evaluator (openfeature-flagd-core) over many random contexts, for every flag kind and
+targeting shape, with and without stored values."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import random
+import uuid
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from configgen import bulk, flagd
+from configgen.flags_reader import read_flags
+from configgen.model import FlagsSchema
+from configgen.render import render_flags
+from tests.test_fuzz import _PROVENANCE, _exec
+
+core = pytest.importorskip("openfeature.contrib.tools.flagd.core")
+from openfeature.evaluation_context import EvaluationContext  # noqa: E402
+
+FLAGS_TOML = """\
+[flags.checkout]
+type = "bool"
+default = false
+users = ["alice", "carol"]
+segments = ["staff", "eu", "tier", "beta", "mixed"]
+rollout = 10.5
+
+[flags.users_only]
+type = "bool"
+default = false
+users = ["alice", "ünïcødé-✓"]
+
+[flags.segment_only]
+type = "bool"
+default = false
+segments = ["eu"]
+
+[flags.rollout_only]
+type = "bool"
+default = false
+rollout = 33.333
+
+[flags.tiny_rollout]
+type = "bool"
+default = false
+rollout = 0.001
+
+[flags.almost_all]
+type = "bool"
+default = false
+rollout = 99.999
+
+[flags.zero_rollout]
+type = "bool"
+default = false
+rollout = 0
+users = ["bob"]
+
+[flags.full_rollout]
+type = "bool"
+default = false
+rollout = 100
+
+[flags.on_by_default]
+type = "bool"
+default = true
+rollout = 50
+segments = ["beta"]
+
+[flags.expired_targeted]
+type = "bool"
+default = false
+users = ["alice"]
+rollout = 80
+expires = 2020-01-01
+
+[flags.future_targeted]
+type = "bool"
+default = true
+users = ["alice"]
+rollout = 25
+expires = 2999-12-31
+
+[flags.plain]
+type = "bool"
+default = true
+
+[flags.old_bool]
+type = "bool"
+default = true
+expires = 2020-01-01
+
+[flags.limits.max_items]
+type = "int"
+default = 50
+
+[flags.limits.old_limit]
+type = "int"
+default = 7
+expires = 2021-06-30
+
+[flags.discount]
+type = "float"
+default = 0.15
+
+[flags.greeting]
+type = "string"
+default = "Hello, \\"friend\\" ✓"
+
+[flags.ui.theme]
+type = "enum"
+values = ["light", "dark", "high-contrast"]
+default = "light"
+
+[flags.ui.old_theme]
+type = "enum"
+values = ["light", "dark"]
+default = "dark"
+expires = 2020-01-01
+
+[flags.ranker]
+type = "percent"
+default = 12.345
+
+[flags.half]
+type = "percent"
+default = 50
+
+[flags.none_yet]
+type = "percent"
+default = 0
+
+[flags.everyone]
+type = "percent"
+default = 100
+
+[flags.old_percent]
+type = "percent"
+default = 30
+expires = 2020-01-01
+
+[flags.future_percent]
+type = "percent"
+default = 10.5
+expires = 2999-12-31
+
+[segments.staff]
+users = ["alice", "bob"]
+
+[segments.eu]
+attribute = "country"
+in = ["DE", "FR", "AT"]
+
+[segments.tier]
+attribute = "tier"
+in = [1, 2, 3.5]
+
+[segments.beta]
+attribute = "beta"
+in = [true]
+
+[segments.mixed]
+attribute = "plan"
+in = ["pro", 0, false, 7]
+"""
+
+STORED_VALUES: dict[str, object] = {
+    "checkout": True,
+    "users_only": False,
+    "on_by_default": False,
+    "expired_targeted": True,
+    "future_targeted": False,
+    "plain": False,
+    "old_bool": False,
+    "limits.max_items": 12,
+    "limits.old_limit": 9,
+    "discount": 0.5,
+    "greeting": "hi",
+    "ui.theme": "dark",
+    "ui.old_theme": "light",
+    "ranker": 66.6,
+    "half": 100,
+    "none_yet": 25.25,
+    "everyone": 0,
+    "old_percent": 90,
+    "future_percent": 0.5,
+}
+LISTED = ["alice", "bob", "carol", "ünïcødé-✓", ""]
+ATTRIBUTE_VALUES: list[object] = [
+    "DE", "FR", "AT", "US", "de", "pro", "free", "1", "true", "false", "",
+    1, 2, 3, 0, 7, 3.5, 2.5, -1, 10**6, True, False,
+]  # fmt: skip
+
+
+def _schema(tmp_path: Path) -> FlagsSchema:
+    path = tmp_path / "flags.toml"
+    path.write_text(FLAGS_TOML, encoding="utf-8")
+    schema, diagnostics = read_flags(path, "flags.toml")
+    assert schema is not None, diagnostics
+    return schema
+
+
+def _getter(flags: Any, key: str) -> Any:
+    target = flags
+    for part in key.split("."):
+        target = getattr(target, part)
+    return target
+
+
+_RESOLVERS = {
+    "bool": "resolve_boolean_value",
+    "percent": "resolve_boolean_value",
+    "int": "resolve_integer_value",
+    "float": "resolve_float_value",
+    "string": "resolve_string_value",
+    "enum": "resolve_string_value",
+}
+_CALLER_DEFAULTS: dict[str, object] = {
+    "bool": False, "percent": False, "int": -999, "float": -9.5, "string": "?", "enum": "?",
+}  # fmt: skip
+
+
+def _random_key(rng: random.Random) -> str | None:
+    roll = rng.random()
+    if roll < 0.55:
+        return str(uuid.UUID(int=rng.getrandbits(128)))
+    if roll < 0.75:
+        return rng.choice(LISTED)
+    if roll < 0.9:
+        return "".join(chr(rng.choice([rng.randint(32, 0x2FF), rng.randint(0x400, 0xD7FF), rng.randint(0x1F300, 0x1F64F)]))
+                       for _ in range(rng.randint(1, 12)))  # fmt: skip
+    return None
+
+
+def _random_attributes(rng: random.Random) -> dict[str, object]:
+    found = {}
+    for name in ("country", "tier", "beta", "plan"):
+        if rng.random() < 0.6:
+            value = rng.choice(ATTRIBUTE_VALUES)
+            if isinstance(value, str) and "\ud800" <= value <= "\udfff":
+                continue
+            found[name] = value
+    return found
+
+
+def _compare(
+    module: ModuleType,
+    evaluator: Any,
+    schema: FlagsSchema,
+    stored: dict[str, object],
+    contexts: list[tuple[bool, str | None, dict[str, object]]],
+) -> list[str]:
+    flags = module.Flags(module.MemoryStore(stored))
+    differences = []
+    for has_context, key, attributes in contexts:
+        ctx = module.EvaluationContext(key, attributes) if has_context else None
+        theirs = EvaluationContext(key, dict(attributes)) if has_context else None
+        for flag in schema.flags():
+            expected = _getter(flags, flag.key)(ctx)
+            resolve = getattr(evaluator, _RESOLVERS[flag.kind])
+            found = resolve(flag.key, _CALLER_DEFAULTS[flag.kind], theirs)
+            if (
+                found.value != expected
+                or type(found.value) is not type(expected)
+                or found.variant is None  # the caller's default: never what a getter gives
+            ):
+                differences.append(
+                    f"{flag.key} key={key!r} attributes={attributes!r}: "
+                    f"getter {expected!r}, flagd {found.value!r} ({found.variant}, {found.reason})"
+                )
+    return differences
+
+
+def _evaluator(document: dict[str, Any]) -> Any:
+    evaluator = core.FlagdCore()
+    evaluator.set_flags(json.dumps(document))  # as a file would carry it
+    return evaluator
+
+
+@pytest.mark.parametrize("with_stored", [False, True], ids=["defaults", "stored"])
+def test_flagd_evaluates_the_export_as_the_getters_do(tmp_path: Path, with_stored: bool) -> None:
+    schema = _schema(tmp_path)
+    module = _exec(render_flags(schema, provenance=_PROVENANCE))
+    flags = {flag.key: flag for flag in schema.flags()}
+    stored = STORED_VALUES if with_stored else {}
+    exported = bulk.export_values(stored, flags)
+    assert not exported.invalid
+    segments = {segment.name: segment for segment in schema.segments}
+    evaluator = _evaluator(flagd.document(flags, segments, exported.values))
+    rng = random.Random(20261125 + with_stored)
+    contexts = [(False, None, {}), (True, "", {}), (True, None, {}), (True, "", {"beta": True})]
+    contexts += [(True, _random_key(rng), _random_attributes(rng)) for _ in range(20_000)]
+    assert _compare(module, evaluator, schema, stored, contexts) == []
+
+
+def test_rollout_edges_over_many_keys(tmp_path: Path) -> None:
+    """Decimal rollouts: flagd's fractional split and the getters agree key for key."""
+    schema = _schema(tmp_path)
+    module = _exec(render_flags(schema, provenance=_PROVENANCE))
+    flags = {flag.key: flag for flag in schema.flags()}
+    segments = {segment.name: segment for segment in schema.segments}
+    rng = random.Random(7)
+    for percentage in (0.001, 10.5, 12.345, 33.333, 99.999):
+        stored = {"ranker": percentage}
+        evaluator = _evaluator(flagd.document(flags, segments, stored))
+        ranker = module.Flags(module.MemoryStore(stored)).ranker
+        got = 0
+        for _ in range(30_000):
+            key = str(uuid.UUID(int=rng.getrandbits(128)))
+            expected = ranker(module.EvaluationContext(key))
+            found = evaluator.resolve_boolean_value("ranker", False, EvaluationContext(key))
+            assert found.value is expected, (percentage, key)
+            got += expected
+        assert abs(got / 30_000 - percentage / 100) < 0.01
+
+
+def test_the_document(tmp_path: Path) -> None:
+    schema = _schema(tmp_path)
+    flags = {flag.key: flag for flag in schema.flags()}
+    segments = {segment.name: segment for segment in schema.segments}
+    found = flagd.document(flags, segments, {"ranker": 20.5})
+    assert found["$schema"] == "https://flagd.dev/schema/v0/flags.json"
+    assert all(flag["state"] == "ENABLED" for flag in found["flags"].values())
+    assert found["flags"]["ranker"]["targeting"] == {
+        "if": [
+            {"var": "targetingKey"},
+            {"fractional": [["on", 20_500], ["off", 79_500]]},
+            "off",
+        ]
+    }
+    assert found["flags"]["old_bool"] == {
+        "state": "ENABLED",
+        "variants": {"on": True, "off": False},
+        "defaultVariant": "on",
+        "targeting": {"if": [{">=": [{"var": "$flagd.timestamp"}, 1_577_923_200]}, "on"]},
+    }
+    assert found["flags"]["limits.max_items"] == {
+        "state": "ENABLED",
+        "variants": {"default": 50},
+        "defaultVariant": "default",
+    }
+    assert found["flags"]["ui.theme"]["variants"] == {
+        "light": "light", "dark": "dark", "high-contrast": "high-contrast"
+    }  # fmt: skip
+    assert found["flags"]["users_only"]["targeting"] == {
+        "if": [{"in": [{"var": "targetingKey"}, ["alice", "ünïcødé-✓"]]}, "on", "off"]
+    }
+
+
+def test_the_v2_export_guards_only_a_missing_key(tmp_path: Path) -> None:
+    schema = dataclasses.replace(_schema(tmp_path), bucketing="flagd-v2")
+    flags = {flag.key: flag for flag in schema.flags()}
+    segments = {segment.name: segment for segment in schema.segments}
+    found = flagd.document(flags, segments, {}, "flagd-v2")
+    assert found["flags"]["ranker"]["targeting"]["if"][0] == {
+        "!==": [{"var": "targetingKey"}, None]
+    }
+
+
+def test_whole_numbers_as_floats_are_a_known_limit(tmp_path: Path) -> None:
+    """A segment value 1 matches an attribute 1.0 in flagd (JSON has one number type); the
+    getters compare kinds, so they do not. docs/flagd.md says so."""
+    schema = _schema(tmp_path)
+    module = _exec(render_flags(schema, provenance=_PROVENANCE))
+    flags = {flag.key: flag for flag in schema.flags()}
+    segments = {segment.name: segment for segment in schema.segments}
+    evaluator = _evaluator(flagd.document(flags, segments))
+    getter = module.Flags(module.MemoryStore()).checkout
+    ctx = {"tier": 1.0}
+    assert getter(module.EvaluationContext("zed", ctx)) is False
+    found = evaluator.resolve_boolean_value("checkout", False, EvaluationContext("zed", ctx))
+    assert found.value is True
+
+
+def test_the_command(tmp_path: Path, cli: Any) -> None:
+    from tests.conftest import write_project
+
+    root = write_project(tmp_path / "proj", "[server]\nport = 1\n", extra='flags = "flags.toml"\n')
+    (root / "flags.toml").write_text(FLAGS_TOML, encoding="utf-8")
+    store = ["--store", f"file://{tmp_path / 'o.toml'}"]
+    assert cli("flags", "set", "ranker", "40", "--project", root, *store).code == 0
+    assert cli("flags", "set", "ui.theme", "dark", "--project", root, *store).code == 0
+    out = tmp_path / "flags.flagd.json"
+    done = cli("flags", "export", "--format", "flagd", "--project", root, *store, "-o", out)
+    assert (done.code, done.err) == (0, "")
+    document = json.loads(out.read_text(encoding="utf-8"))
+    assert document["$schema"] == flagd.SCHEMA_URL
+    assert document["flags"]["ui.theme"]["defaultVariant"] == "dark"
+    split = document["flags"]["ranker"]["targeting"]["if"][1]["fractional"]
+    assert split == [["on", 40_000], ["off", 60_000]]
+    # without --store: the definitions alone, on standard output
+    alone = cli("flags", "export", "--format", "flagd", "--project", root, "ui.theme")
+    assert alone.code == 0
+    assert json.loads(alone.out)["flags"] == {
+        "ui.theme": {
+            "state": "ENABLED",
+            "variants": {"light": "light", "dark": "dark", "high-contrast": "high-contrast"},
+            "defaultVariant": "light",
+        }
+    }
+    # json and toml still need a store
+    assert cli("flags", "export", "--project", root).code == 2
+    values = cli("flags", "export", "--project", root, *store)
+    assert json.loads(values.out) == {"ranker": 40.0, "ui.theme": "dark"}
