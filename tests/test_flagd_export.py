@@ -408,3 +408,15 @@ def test_the_command(tmp_path: Path, cli: Any) -> None:
     assert cli("flags", "export", "--project", root).code == 2
     values = cli("flags", "export", "--project", root, *store)
     assert json.loads(values.out) == {"ranker": 40.0, "ui.theme": "dark"}
+
+
+def test_the_command_follows_the_bucketing_setting(tmp_path: Path, cli: Any) -> None:
+    from tests.conftest import write_project
+
+    extra = 'flags = "flags.toml"\nbucketing = "flagd-v2"\n'
+    root = write_project(tmp_path / "proj", "[server]\nport = 1\n", extra=extra)
+    (root / "flags.toml").write_text(FLAGS_TOML, encoding="utf-8")
+    done = cli("flags", "export", "--format", "flagd", "--project", root, "ranker")
+    assert done.code == 0, done.err
+    guard = json.loads(done.out)["flags"]["ranker"]["targeting"]["if"][0]
+    assert guard == {"!==": [{"var": "targetingKey"}, None]}
