@@ -9,6 +9,7 @@ as the generated getters do (`configgen.evaluation.explain`), with the values *s
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 import time
@@ -34,6 +35,8 @@ from configgen.model import Flag, FlagsSchema
 if TYPE_CHECKING:
     from openfeature.evaluation_context import EvaluationContext
     from openfeature.flag_evaluation import FlagValueType
+
+    from configgen.bucketing import Scheme
 
 __all__ = ["ConfigGenProvider", "FlagStore"]
 
@@ -71,7 +74,9 @@ class ConfigGenProvider(AbstractProvider):
     """The flags of one flags.toml, evaluated in process with the values of *store*.
 
     *flags* is the path of flags.toml (or a `FlagsSchema`); *store* holds the values
-    operators set (None: every flag gives what flags.toml says). ``initialize`` waits up to
+    operators set (None: every flag gives what flags.toml says). *bucketing* is the rollout
+    bucketing scheme, as ``[tool.configgen] bucketing`` chooses it for the generated module
+    (default: the schema's, ``flagd-v3`` for a path). ``initialize`` waits up to
     *timeout* seconds for a store with ``wait_synced`` to read everything; the OpenFeature
     SDK announces ``PROVIDER_READY`` when it has. A store with ``errors`` and ``resyncs``
     counters (`EtcdStore`, `RedisStore`) is checked every *poll_interval* seconds: when it
@@ -89,9 +94,12 @@ class ConfigGenProvider(AbstractProvider):
         *,
         timeout: float = 10.0,
         poll_interval: float = 0.5,
+        bucketing: Scheme | None = None,
     ) -> None:
         super().__init__()
         self.schema = _schema(flags)
+        if bucketing is not None:
+            self.schema = dataclasses.replace(self.schema, bucketing=bucketing)
         self.store = store
         self.flags = {flag.key: flag for flag in self.schema.flags()}
         self.segments = {segment.name: segment for segment in self.schema.segments}
@@ -223,7 +231,7 @@ class ConfigGenProvider(AbstractProvider):
             )
         key, attributes = _context(evaluation_context)
         raw = self.store.get(flag.key) if self.store is not None else None
-        found = explain(flag, self.segments, raw, key, attributes)
+        found = explain(flag, self.segments, raw, key, attributes, scheme=self.schema.bucketing)
         value: T = found.value  # type: ignore[assignment]  # the kinds above ensure it
         metadata = {"explanation": found.reason, "type": flag.kind}
         problem = _unparsable(flag, raw) if found.source != "expired" else None

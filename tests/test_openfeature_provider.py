@@ -521,3 +521,23 @@ def test_error_then_ready_when_etcd_comes_up(etcd: Any, openfeature: None) -> No
         _eventually(lambda: client.get_provider_status() == ProviderStatus.READY)
     finally:
         store.close()
+
+
+def test_the_bucketing_scheme_is_the_projects(openfeature: None) -> None:
+    from configgen.evaluation import explain
+
+    v2 = _client(ConfigGenProvider(FLAGS_TOML, bucketing="flagd-v2"))
+    v3 = _client(ConfigGenProvider(FLAGS_TOML))
+    flag = PROVIDER.flags["search.new_ranker"]
+    differ = 0
+    for number in range(500):
+        key = f"user-{number}"
+        want = {
+            scheme: explain(flag, PROVIDER.segments, None, key, scheme=scheme).value
+            for scheme in ("flagd-v2", "flagd-v3")
+        }
+        context = EvaluationContext(key)
+        assert v2.get_boolean_value("search.new_ranker", False, context) is want["flagd-v2"]
+        assert v3.get_boolean_value("search.new_ranker", False, context) is want["flagd-v3"]
+        differ += want["flagd-v2"] != want["flagd-v3"]
+    assert differ  # the two schemes put some users on different sides
