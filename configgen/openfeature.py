@@ -282,6 +282,10 @@ class ConfigGenProvider(AbstractProvider):
         errors, resyncs = counters()
         failing_since: float | None = None
         while not self._stop.wait(self.poll_interval):
+            with self._lock:
+                starting = self._state == "starting"
+            if starting:  # compare with the counters before initialize when it is done
+                continue
             now_errors, now_resyncs = counters()
             if now_resyncs > resyncs:
                 failing_since = None
