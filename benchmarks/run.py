@@ -1,7 +1,7 @@
 """ConfigGen benchmarks. Every figure is printed beside a baseline measured in the same run.
 
 python benchmarks/run.py            # everything
-python benchmarks/run.py load gen   # some of it: load, import, gen, flags, build, stores, server
+python benchmarks/run.py load gen   # some of it: load, import, gen, flags, otel, build, stores, server
 """
 
 from __future__ import annotations
@@ -863,11 +863,56 @@ def bench_exchange(tmp: Path) -> None:
     )
 
 
+def bench_otel(tmp: Path) -> None:
+    print("flag getters instrumented by configgen.otel (best of 7, per call, side by side)")
+    try:
+        from opentelemetry.sdk.metrics import MeterProvider
+        from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+        from configgen.otel import instrument
+    except ImportError:
+        print(
+            "  (OpenTelemetry not installed: pip install 'python-configgen[otel]' opentelemetry-sdk)"
+        )
+        return
+    root = make_project(tmp / "otel", "[server]\nport = 8080\n")
+    (root / "flags.toml").write_text((HERE / "bench_flags.toml").read_text(encoding="utf-8"))
+    (root / "src" / "bench" / "__init__.py").write_text("")
+    generate(load_settings(root))
+    sys.path.insert(0, str(root / "src"))
+    flags_module = importlib.import_module("bench.configgen_flags")
+    store = flags_module.MemoryStore({"new_checkout": True})
+    plain = flags_module.Flags(store)
+    counted = flags_module.Flags(store)
+    reader = InMemoryMetricReader()
+    instrument(counted, MeterProvider(metric_readers=[reader]))
+    ctx = flags_module.EvaluationContext("user-12345")
+    for label, statement in (
+        ("flags.new_checkout()", "flags.new_checkout()"),
+        ("flags.search.new_ranker(ctx)", "flags.search.new_ranker(ctx)"),
+    ):
+        ratios = []
+        for _ in range(3):  # alternated, so that both see the same machine
+            base = per_call(statement, flags=plain, ctx=ctx)
+            with_counts = per_call(statement, flags=counted, ctx=ctx)
+            ratios.append((with_counts / base, base, with_counts))
+        ratio, base, with_counts = min(ratios)
+        print(f"  {label + ', plain':<48} {fmt(base)}")
+        print(
+            f"  {label + ', instrumented':<48} {fmt(with_counts)}"
+            f"  {ratio:.2f}x the plain getter (goal: <= 2x)"
+        )
+    started = time.perf_counter()
+    reader.get_metrics_data()
+    print(f"  {'one export (InMemoryMetricReader)':<48} {fmt(time.perf_counter() - started)}")
+
+
 BENCHES = {
     "load": bench_load,
     "import": bench_import,
     "gen": bench_generate,
     "flags": bench_flags,
+    "otel": bench_otel,
     "build": bench_build,
     "stores": bench_stores,
     "server": bench_server,
