@@ -33,6 +33,14 @@ def _typed(value: object) -> tuple[type[object], object]:
     return type(value), value
 
 
+def _hashable(value: object) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
+
+
 def segment_matches(segment: Segment, key: str | None, attributes: Mapping[str, object]) -> bool:
     """Whether a context is in *segment*: values compare by kind and value."""
     if segment.attribute is None:
@@ -98,8 +106,11 @@ def explain(
         percentage = float(valid) if valid is not None else float(flag.default)
         member, why = _rollout(flag, key, percentage, scheme)
         origin = "the stored" if valid is not None else problem + "the default"
-        return Explanation(member, "stored" if valid is not None else "rollout",
-                           f"{origin} percentage {percentage:g}: {why}")  # fmt: skip
+        return Explanation(
+            member,
+            "stored" if valid is not None else "rollout",
+            f"{origin} percentage {percentage:g}: {why}",
+        )
     if valid is not None:
         return Explanation(valid, "stored", "the stored value, served to everyone")
     if flag.targeted:
@@ -121,6 +132,15 @@ def _targeted(
             return Explanation(True, "user", f"{problem}the targeting key {key!r} is in users")
         for name in flag.segments:
             segment = segments[name]
+            if segment.attribute is not None and not _hashable(attributes.get(segment.attribute)):
+                # the getters fail evaluating such a context, and serve the default
+                return Explanation(
+                    flag.default,
+                    "default",
+                    f"{problem}{segment.attribute} = "
+                    f"{attributes.get(segment.attribute)!r} cannot be compared "
+                    "(evaluation error): the default",
+                )
             if segment_matches(segment, key, attributes):
                 how = (
                     f"the targeting key {key!r} is one of its users"
@@ -132,6 +152,5 @@ def _targeted(
         member, why = _rollout(flag, key, flag.rollout, scheme)
         if member:
             return Explanation(True, "rollout", problem + why)
-        return Explanation(flag.default, "default",
-                           f"{problem}not targeted ({why}): the default")  # fmt: skip
+        return Explanation(flag.default, "default", f"{problem}not targeted ({why}): the default")
     return Explanation(flag.default, "default", f"{problem}not targeted: the default")

@@ -29,7 +29,9 @@ STORED = st.one_of(
 )
 KEYS = st.one_of(st.none(), st.sampled_from(["alice", "bob", "carol", "dave"]), st.text(max_size=6))
 ATTRIBUTES = st.dictionaries(
-    st.sampled_from(["country", "plan"]), st.sampled_from(["DE", "US", "pro", 1, True]), max_size=2
+    st.sampled_from(["country", "plan"]),
+    st.one_of(st.sampled_from(["DE", "US", "pro", 1, True]), st.just([1]), st.just({"a": 1})),
+    max_size=2,
 )
 
 
