@@ -205,16 +205,7 @@ class MemoryEditor:
         return value
 
     def change(self, key: str, expected: Any, new: Any, entry: AuditEntry) -> None:
-        with self._lock:
-            current = self.values.get(key)
-            if not (current is None and expected is None) and not same(current, expected):
-                raise Conflict(key, expected, current)
-            if new is None:
-                self.values.pop(key, None)
-            else:
-                self.values[key] = new
-            self.entries.append(entry)
-            del self.entries[: -self.retention]
+        self.change_many([Change(key, expected, new, entry)])
 
     def change_many(self, changes: Sequence[Change]) -> None:
         with self._lock:

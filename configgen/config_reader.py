@@ -16,8 +16,6 @@ import tomlkit.items
 from configgen import directives, naming, rules
 from configgen.diagnostics import Diagnostic
 from configgen.fieldtypes import (
-    INT64_MAX,
-    INT64_MIN,
     article,
     coerce,
     fits_int64,
@@ -31,14 +29,11 @@ from configgen.model import (
     FieldType,
     ListOf,
     MapOf,
-    Scalar,
     Section,
     SectionRef,
-    Value,
 )
 from configgen.naming import class_name_for
 from configgen.reading import (
-    MergedTable,
     ReaderBase,
     Reject,
     Reported,
@@ -48,9 +43,6 @@ from configgen.reading import (
     plain,
 )
 from configgen.toml_source import SourceFile, read_source
-
-# Kept importable from here for callers of the earlier layout.
-rule_violation = rules.violation
 
 
 def read_config(
@@ -545,15 +537,4 @@ def _describe(section: Section) -> str:
     return "{" + ", ".join(keys) + "}"
 
 
-__all__ = [
-    "INT64_MAX",
-    "INT64_MIN",
-    "MergedTable",
-    "Scalar",
-    "Value",
-    "class_name_for",
-    "parse_type_hint",
-    "read_config",
-    "rule_violation",
-    "type_of",
-]
+__all__ = ["read_config"]

@@ -81,10 +81,6 @@ def respell(comment: str) -> str | None:
     return spelled if spelled != comment.strip() else None
 
 
-def _suggest(word: str, choices: tuple[str, ...]) -> str:
-    return did_you_mean(word, choices)
-
-
 def _read_value(text: str, pos: int) -> tuple[str, int]:
     """Read a value up to the comma that starts the next item, honouring quotes and brackets."""
     while pos < len(text) and text[pos] in " \t":
@@ -130,7 +126,7 @@ def parse(comment: str) -> Directives:
         name = match.group(1)
         if name not in KNOWN:
             raise DirectiveError(
-                f"unknown directive '{name}'{_suggest(name, KNOWN)}; known directives: "
+                f"unknown directive '{name}'{did_you_mean(name, KNOWN)}; known directives: "
                 f"{', '.join(KNOWN)} (a comment that is a sentence is a note, not a directive)",
                 match.start(1),
             )
@@ -175,7 +171,7 @@ def _parse_rules(comment: str, pos: int, rules: list[tuple[str, str]]) -> int:
         rule = match.group(1)
         if rule not in RULES:
             raise DirectiveError(
-                f"unknown rule '{rule}' in validate{_suggest(rule, RULES)}; "
+                f"unknown rule '{rule}' in validate{did_you_mean(rule, RULES)}; "
                 f"known rules: {', '.join(RULES)}",
                 match.start(1),
             )

@@ -13,7 +13,6 @@ if TYPE_CHECKING:
     import jinja2
 
 from configgen import bucketing, naming, pyexpr
-from configgen.config_reader import class_name_for
 from configgen.fingerprint import Provenance, templates_dir
 from configgen.model import (
     Category,
@@ -28,6 +27,7 @@ from configgen.model import (
     Section,
     Segment,
 )
+from configgen.naming import class_name_for
 
 
 @functools.lru_cache(maxsize=1)

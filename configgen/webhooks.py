@@ -27,7 +27,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from configgen.audit import AuditEntry
+from configgen.audit import AuditEntry, same
 
 EVENTS = ("flag.changed", "webhook.test")
 SECRET_PREFIX = "whsec_"
@@ -400,7 +400,7 @@ class Dispatcher:
         explained = {entry.flag for entry in fresh}
         before = cursor.get("values", {})
         for key in sorted(set(before) | set(current)):
-            if key in explained or _same(before.get(key), current.get(key)):
+            if key in explained or same(before.get(key), current.get(key)):
                 continue
             events.append(self._direct(key, before.get(key), current.get(key), now))
         for entry in events:
@@ -574,10 +574,6 @@ class Dispatcher:
         self.outbox.put(record)
         self.wake.set()
         return record
-
-
-def _same(one: object, other: object) -> bool:
-    return type(one) is type(other) and one == other
 
 
 class MemoryOutbox:

@@ -21,34 +21,57 @@ def add_parsers(
     parents: list[argparse.ArgumentParser],
 ) -> None:
     sub = actions.add_parser(
-        "export", parents=parents,
+        "export",
+        parents=parents,
         help="write the stored values as JSON or TOML, sorted by key; or (--format flagd) "
         "every flag as a flagd flag definition, stored values folded in",
-    )  # fmt: skip
+    )
     sub.add_argument("keys", nargs="*", metavar="KEY", help="only these flags (default: all)")
-    sub.add_argument("--format", choices=(*bulk.FORMATS, "flagd"),
-                     help="json, toml or flagd (default: by -o FILE's extension, else json; "
-                     "flagd needs no --store)")  # fmt: skip
+    sub.add_argument(
+        "--format",
+        choices=(*bulk.FORMATS, "flagd"),
+        help="json, toml or flagd (default: by -o FILE's extension, else json; "
+        "flagd needs no --store)",
+    )
     sub.add_argument("-o", "--output", metavar="FILE", help="write there, not to standard output")
     sub = actions.add_parser(
-        "import", parents=parents,
+        "import",
+        parents=parents,
         help="check a JSON or TOML file of values against flags.toml, show the changes, "
         "apply them all or nothing",
-    )  # fmt: skip
+    )
     sub.add_argument("file", metavar="FILE", help="the values; '-' reads standard input")
-    sub.add_argument("--format", choices=bulk.FORMATS,
-                     help="json or toml (default: by FILE's extension)")  # fmt: skip
+    sub.add_argument(
+        "--format", choices=bulk.FORMATS, help="json or toml (default: by FILE's extension)"
+    )
     sub.add_argument("--dry-run", action="store_true", help="show the changes, write nothing")
-    sub.add_argument("--replace", action="store_true",
-                     help="also reset the stored flags FILE does not mention (delete their "
-                     "values: their defaults apply)")  # fmt: skip
-    sub.add_argument("--note", default="", metavar="TEXT",
-                     help="why, for the audit log (one note for every change)")  # fmt: skip
-    sub.add_argument("--retention", type=_positive, default=None, metavar="N",
-                     help=f"audit entries the store keeps (default {DEFAULT_RETENTION})")  # fmt: skip
-    sub.add_argument("--max-txn-ops", type=_positive, default=DEFAULT_MAX_TXN_OPS, metavar="N",
-                     help="the etcd servers' --max-txn-ops (default "
-                     f"{DEFAULT_MAX_TXN_OPS}): an import into etcd changes at most N/2 flags")  # fmt: skip
+    sub.add_argument(
+        "--replace",
+        action="store_true",
+        help="also reset the stored flags FILE does not mention (delete their "
+        "values: their defaults apply)",
+    )
+    sub.add_argument(
+        "--note",
+        default="",
+        metavar="TEXT",
+        help="why, for the audit log (one note for every change)",
+    )
+    sub.add_argument(
+        "--retention",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help=f"audit entries the store keeps (default {DEFAULT_RETENTION})",
+    )
+    sub.add_argument(
+        "--max-txn-ops",
+        type=_positive,
+        default=DEFAULT_MAX_TXN_OPS,
+        metavar="N",
+        help="the etcd servers' --max-txn-ops (default "
+        f"{DEFAULT_MAX_TXN_OPS}): an import into etcd changes at most N/2 flags",
+    )
 
 
 def run(
@@ -79,6 +102,34 @@ def _open(args: argparse.Namespace, service: str) -> Any:
     )
 
 
+def _unknown_key(keys: list[str], flags: dict[str, Flag]) -> bool:
+    """Say so, with the closest name, when a KEY given is no flag."""
+    for key in keys:
+        if key not in flags:
+            print(
+                f"configgen: no flag {key!r} in flags.toml{did_you_mean(key, flags)}",
+                file=sys.stderr,
+            )
+            return True
+    return False
+
+
+def _read_stored(args: argparse.Namespace, service: str) -> dict[str, Any] | int:
+    """The store's raw values, or the exit status after saying why they cannot be read."""
+    try:
+        editor = _open(args, service)
+    except (ValueError, ImportError) as exc:
+        print(f"configgen: {exc}", file=sys.stderr)
+        return 2 if isinstance(exc, ValueError) else 1
+    try:
+        return bulk.stored_values(editor)
+    except Exception as exc:
+        print(f"configgen: {args.store}: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        editor.close()
+
+
 def export_flagd(
     args: argparse.Namespace, flags: dict[str, Flag], service: str, schema: FlagsSchema
 ) -> int:
@@ -86,33 +137,24 @@ def export_flagd(
     given; 1 if some stored values could not be used (named on stderr)."""
     from configgen import flagd
 
-    for key in args.keys:
-        if key not in flags:
-            print(f"configgen: no flag {key!r} in flags.toml{did_you_mean(key, flags)}",
-                  file=sys.stderr)  # fmt: skip
-            return 1
+    if _unknown_key(args.keys, flags):
+        return 1
     wanted = {key: flags[key] for key in (args.keys or flags)}
     exported = bulk.Export({}, {}, [])
     if args.store is not None:
-        try:
-            editor = _open(args, service)
-        except (ValueError, ImportError) as exc:
-            print(f"configgen: {exc}", file=sys.stderr)
-            return 2 if isinstance(exc, ValueError) else 1
-        try:
-            stored = bulk.stored_values(editor)
-        except Exception as exc:
-            print(f"configgen: {args.store}: {exc}", file=sys.stderr)
-            return 1
-        finally:
-            editor.close()
+        stored = _read_stored(args, service)
+        if isinstance(stored, int):
+            return stored
         exported = bulk.export_values(stored, flags, list(wanted))
     segments = {segment.name: segment for segment in schema.segments}
     found = flagd.document(wanted, segments, exported.values, schema.bucketing)
     status = _write(args.output, flagd.render(found))
     for key, why in exported.invalid.items():
-        print(f"configgen: warning: {why}; services serve the default "
-              f"{flags[key].default!r}, and so does the export", file=sys.stderr)  # fmt: skip
+        print(
+            f"configgen: warning: {why}; services serve the default "
+            f"{flags[key].default!r}, and so does the export",
+            file=sys.stderr,
+        )
         status = 1
     return status
 
@@ -133,52 +175,42 @@ def _write(output: str | None, text: str) -> int:
 
 def export(args: argparse.Namespace, flags: dict[str, Flag], service: str) -> int:
     """Write the stored values; 1 if some could not be exported (named on stderr)."""
-    for key in args.keys:
-        if key not in flags:
-            print(f"configgen: no flag {key!r} in flags.toml{did_you_mean(key, flags)}",
-                  file=sys.stderr)  # fmt: skip
-            return 1
+    if _unknown_key(args.keys, flags):
+        return 1
     format = args.format or (bulk.format_of(args.output) if args.output else "json")
     if format is None:
-        print(f"configgen: {args.output}: its name ends in neither .json nor .toml: "
-              "say --format json or --format toml", file=sys.stderr)  # fmt: skip
+        print(
+            f"configgen: {args.output}: its name ends in neither .json nor .toml: "
+            "say --format json or --format toml",
+            file=sys.stderr,
+        )
         return 2
-    try:
-        editor = _open(args, service)
-    except (ValueError, ImportError) as exc:
-        print(f"configgen: {exc}", file=sys.stderr)
-        return 2 if isinstance(exc, ValueError) else 1
-    try:
-        stored = bulk.stored_values(editor)
-    except Exception as exc:
-        print(f"configgen: {args.store}: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        editor.close()
+    stored = _read_stored(args, service)
+    if isinstance(stored, int):
+        return stored
     exported = bulk.export_values(stored, flags, args.keys or None)
-    text = bulk.render(exported.values, format)
-    if args.output and args.output != "-":
-        from configgen.stores._editors import _write_atomically
-
-        try:
-            _write_atomically(Path(args.output), text.encode("utf-8"))
-        except OSError as exc:
-            print(f"configgen: {args.output}: {exc.strerror or exc}", file=sys.stderr)
-            return 1
-    else:
-        sys.stdout.write(text)
+    if _write(args.output, bulk.render(exported.values, format)):
+        return 1
     status = 0
     for key in args.keys:
         if key not in stored:
-            print(f"configgen: {key}: no stored value (its default {flags[key].default!r} "
-                  "applies); nothing to export", file=sys.stderr)  # fmt: skip
+            print(
+                f"configgen: {key}: no stored value (its default {flags[key].default!r} "
+                "applies); nothing to export",
+                file=sys.stderr,
+            )
     for key, why in exported.invalid.items():
-        print(f"configgen: warning: {why}; services serve the default "
-              f"{flags[key].default!r}; not exported", file=sys.stderr)  # fmt: skip
+        print(
+            f"configgen: warning: {why}; services serve the default "
+            f"{flags[key].default!r}; not exported",
+            file=sys.stderr,
+        )
         status = 1
     for key in exported.unknown:
-        print(f"configgen: note: key {key!r} in the store is no flag in flags.toml; "
-              "not exported", file=sys.stderr)  # fmt: skip
+        print(
+            f"configgen: note: key {key!r} in the store is no flag in flags.toml; not exported",
+            file=sys.stderr,
+        )
     return status
 
 
@@ -186,8 +218,11 @@ def import_values(args: argparse.Namespace, flags: dict[str, Flag], service: str
     """Check the file whole, show the changes, apply them all or nothing (unless --dry-run)."""
     format = args.format or bulk.format_of(args.file)
     if format is None:
-        print(f"configgen: {args.file}: its name ends in neither .json nor .toml: "
-              "say --format json or --format toml", file=sys.stderr)  # fmt: skip
+        print(
+            f"configgen: {args.file}: its name ends in neither .json nor .toml: "
+            "say --format json or --format toml",
+            file=sys.stderr,
+        )
         return 2
     try:
         data = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
@@ -198,8 +233,9 @@ def import_values(args: argparse.Namespace, flags: dict[str, Flag], service: str
     wanted, problems = bulk.parse_import(data, flags, format=format, shown_as=shown)
     if problems:
         for problem in problems:
-            print(f"{problem.path}:{problem.line}:{problem.col}: {problem.message}",
-                  file=sys.stderr)  # fmt: skip
+            print(
+                f"{problem.path}:{problem.line}:{problem.col}: {problem.message}", file=sys.stderr
+            )
         count = "1 problem" if len(problems) == 1 else f"{len(problems)} problems"
         print(f"configgen: {shown}: {count}; nothing was written", file=sys.stderr)
         return 1
@@ -218,15 +254,21 @@ def import_values(args: argparse.Namespace, flags: dict[str, Flag], service: str
 
 
 def _apply(
-    args: argparse.Namespace, editor: Any, flags: dict[str, Flag], wanted: dict[str, Any],
+    args: argparse.Namespace,
+    editor: Any,
+    flags: dict[str, Flag],
+    wanted: dict[str, Any],
     shown: str,
-) -> int:  # fmt: skip
+) -> int:
     stored = bulk.stored_values(editor)
     differences = bulk.plan(wanted, stored, flags, replace=args.replace)
     if args.replace:
         for key in sorted(set(stored) - set(flags)):
-            print(f"configgen: note: key {key!r} in the store is no flag in flags.toml; "
-                  "--replace leaves it", file=sys.stderr)  # fmt: skip
+            print(
+                f"configgen: note: key {key!r} in the store is no flag in flags.toml; "
+                "--replace leaves it",
+                file=sys.stderr,
+            )
     if not differences:
         print(f"nothing to change: the store already holds the values of {shown}")
         return 0
@@ -246,9 +288,12 @@ def _apply(
         editor.change_many(batch)
     except Conflict as exc:
         none = "" if count == 1 else f" (none of the {changes})"
-        print(f"configgen: {exc.key} changed meanwhile: the store now holds "
-              f"{_stored(exc.current)}, not {_stored(exc.expected)}; nothing was "
-              f"written{none}", file=sys.stderr)  # fmt: skip
+        print(
+            f"configgen: {exc.key} changed meanwhile: the store now holds "
+            f"{_stored(exc.current)}, not {_stored(exc.expected)}; nothing was "
+            f"written{none}",
+            file=sys.stderr,
+        )
         return 1
     each = "with its audit entry" if count == 1 else "each with its audit entry"
     print(f"{changes} written, {each}")
