@@ -406,6 +406,14 @@ class Dispatcher:
         for entry in events:
             self.queue("flag.changed", entry, now)
         kept = sorted(seen | {entry.id for entry in fresh})[-self.SEEN :]
+        # a change whose entry was read but which landed after the values were: remember
+        # its value now, or the next scan would take it for a write straight into the store
+        for key in explained:
+            raw = self.editor.read(key)
+            if raw is None or isinstance(raw, bytes):
+                current.pop(key, None)
+            else:
+                current[key] = raw
         self.outbox.save_cursor({"seen": kept, "values": current})
         if events:
             self.wake.set()
