@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Literal, NamedTuple
 
 from configgen import bucketing, values
-from configgen.model import Flag, Segment
+from configgen.model import Flag, Segment, segment_value
 
 Source = Literal["expired", "stored", "user", "segment", "rollout", "default"]
 
@@ -26,29 +26,13 @@ class Explanation(NamedTuple):
     reason: str
 
 
-def _typed(value: object) -> tuple[type[object], object]:
-    for kind in (bool, int, float, str):
-        if isinstance(value, kind):
-            return kind, value
-    return type(value), value
-
-
-def _hashable(value: object) -> bool:
-    try:
-        hash(value)
-    except TypeError:
-        return False
-    return True
-
-
 def segment_matches(segment: Segment, key: str | None, attributes: Mapping[str, object]) -> bool:
     """Whether a context is in *segment*: values compare by kind and value."""
     if segment.attribute is None:
         return key in segment.users
-    try:
-        return _typed(attributes.get(segment.attribute)) in {_typed(v) for v in segment.values}
-    except TypeError:  # an unhashable attribute: the getters fall back to the default
-        return False
+    return segment_value(attributes.get(segment.attribute)) in {
+        segment_value(v) for v in segment.values
+    }
 
 
 def _rollout(
@@ -132,15 +116,6 @@ def _targeted(
             return Explanation(True, "user", f"{problem}the targeting key {key!r} is in users")
         for name in flag.segments:
             segment = segments[name]
-            if segment.attribute is not None and not _hashable(attributes.get(segment.attribute)):
-                # the getters fail evaluating such a context, and serve the default
-                return Explanation(
-                    flag.default,
-                    "default",
-                    f"{problem}{segment.attribute} = "
-                    f"{attributes.get(segment.attribute)!r} cannot be compared "
-                    "(evaluation error): the default",
-                )
             if segment_matches(segment, key, attributes):
                 how = (
                     f"the targeting key {key!r} is one of its users"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import math
 from pathlib import Path
 from typing import Any
 
@@ -158,6 +159,9 @@ class _Reader(ReaderBase):
         if attribute is None or not isinstance(attribute.unwrap(), str) or not attribute.unwrap():
             raise Reject(attribute if attribute is not None else item, f"{dotted}.attribute",
                          "'attribute' must name the context attribute to match, as a string")  # fmt: skip
+        problem = _attribute_problem(attribute.unwrap())
+        if problem:
+            raise Reject(attribute, f"{dotted}.attribute", problem)
         choices = values.get("in")
         plain = choices.unwrap() if choices is not None else None
         if (
@@ -167,6 +171,10 @@ class _Reader(ReaderBase):
         ):
             raise Reject(choices if choices is not None else item, f"{dotted}.in",
                          "'in' must be a non-empty array of the attribute's accepted values")  # fmt: skip
+        if any(isinstance(v, float) and math.isnan(v) for v in plain):
+            raise Reject(
+                choices, f"{dotted}.in", "nan equals nothing, so it would match no context"
+            )
         return Segment(name, (), attribute.unwrap(), tuple(plain), line, col)
 
     def strings(self, item: Any, key: str) -> tuple[str, ...]:
@@ -414,3 +422,15 @@ class _Reader(ReaderBase):
                 )
                 alias = class_name_for(flag.path)
                 self.attempt(self.claim_type, alias, dotted, dotted, where, dotted, says)
+
+
+def _attribute_problem(name: str) -> str | None:
+    """Why *name* cannot be a segment attribute, which OpenFeature evaluators (flagd, OFREP)
+    read as a JSONLogic ``var`` path, or None."""
+    if "." in name:
+        return (f"a segment attribute cannot contain '.': flagd reads {name!r} as a path into "
+                "nested attributes, the getters as one name; use a plain name")  # fmt: skip
+    if name == "targetingKey" or name.startswith("$flagd"):
+        return (f"{name!r} is the evaluation context's own, not an attribute; segments match "
+                "the targeting key with 'users'")  # fmt: skip
+    return None

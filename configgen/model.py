@@ -199,6 +199,19 @@ class Segment:
     col: int
 
 
+def segment_value(value: object) -> tuple[str, object]:
+    """*value* with its kind, as segments compare them: ``True`` is not ``1``, ``1`` is
+    ``1.0`` (JSON has one number type, and flagd compares so), and anything but a bool, a
+    number or a string (a list, a mapping, ``None``) matches no segment value."""
+    if isinstance(value, bool):
+        return "bool", value
+    if isinstance(value, (int, float)):
+        return "number", value
+    if isinstance(value, str):
+        return "str", value
+    return "other", None
+
+
 @dataclasses.dataclass(frozen=True)
 class Flag:
     """One feature flag of flags.toml."""

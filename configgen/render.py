@@ -26,6 +26,7 @@ from configgen.model import (
     Scalar,
     Section,
     Segment,
+    segment_value,
 )
 from configgen.naming import class_name_for
 
@@ -348,23 +349,23 @@ def _strings_set(values: tuple[object, ...]) -> pyexpr.Expr:
 
 
 def _typed_set(values: tuple[object, ...]) -> pyexpr.Expr:
-    """``frozenset({(str, "DE"), (int, 1), (bool, True)})``: each value with its kind, since
-    a set keeps ``1``, ``1.0`` and ``True`` as one (the generated ``_typed()`` matches this)."""
-    kinds = [(_value_kind(v), v) for v in values]
+    """``frozenset({("str", "DE"), ("number", 1), ("bool", True)})``: each value with its
+    kind, as the generated ``_typed()`` gives them (``True`` is not ``1``, ``1`` is ``1.0``)."""
+    kinds = [segment_value(v) for v in values]
+    if any(kind == "other" for kind, _ in kinds):
+        raise TypeError(f"a segment value must be a str, int, float or bool, not {values!r}")
     ordered = sorted(set(kinds), key=lambda pair: (pair[0], str(pair[1])))
     return pyexpr.call(
         "frozenset",
         pyexpr.Bracketed(
-            "{", "}", tuple(pyexpr.tuple_of([pyexpr.Atom(k), pyexpr.scalar(v)]) for k, v in ordered)
+            "{",
+            "}",
+            tuple(
+                pyexpr.tuple_of([pyexpr.Atom(pyexpr.string(k)), pyexpr.scalar(v)])
+                for k, v in ordered
+            ),
         ),
     )
-
-
-def _value_kind(value: object) -> str:
-    for kind in (bool, int, float, str):
-        if isinstance(value, kind):
-            return kind.__name__
-    raise TypeError(f"a segment value must be a str, int, float or bool, not {value!r}")
 
 
 def _segment_expr(segment: Segment) -> pyexpr.Expr:

@@ -5,7 +5,9 @@ targeting shape, with and without stored values."""
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import json
+import os
 import random
 import uuid
 from pathlib import Path
@@ -13,15 +15,17 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+import tomlkit
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from openfeature.contrib.tools.flagd import core
+from openfeature.evaluation_context import EvaluationContext
 
 from configgen import bulk, flagd
 from configgen.flags_reader import read_flags
 from configgen.model import FlagsSchema
 from configgen.render import render_flags
 from tests.test_fuzz import _PROVENANCE, _exec
-
-core = pytest.importorskip("openfeature.contrib.tools.flagd.core")
-from openfeature.evaluation_context import EvaluationContext  # noqa: E402
 
 FLAGS_TOML = """\
 [flags.checkout]
@@ -194,7 +198,8 @@ STORED_VALUES: dict[str, object] = {
 LISTED = ["alice", "bob", "carol", "ünïcødé-✓", ""]
 ATTRIBUTE_VALUES: list[object] = [
     "DE", "FR", "AT", "US", "de", "pro", "free", "1", "true", "false", "",
-    1, 2, 3, 0, 7, 3.5, 2.5, -1, 10**6, True, False,
+    1, 2, 3, 0, 7, 3.5, 2.5, -1, 10**6, True, False, 1.0, 0.0, 2.0, -1.0, 1e6,
+    None, [1], ["DE"], [True], {"DE": 1}, {},
 ]  # fmt: skip
 
 
@@ -363,19 +368,29 @@ def test_the_v2_export_guards_only_a_missing_key(tmp_path: Path) -> None:
     }
 
 
-def test_whole_numbers_as_floats_are_a_known_limit(tmp_path: Path) -> None:
-    """A segment value 1 matches an attribute 1.0 in flagd (JSON has one number type); the
-    getters compare kinds, so they do not. docs/flagd.md says so."""
+def test_numbers_compare_by_value_and_lists_match_nothing(tmp_path: Path) -> None:
+    """JSON has one number type: a segment value 1 matches an attribute 1.0 in both; a list
+    or an object matches no segment value in either, and the next rule is tried."""
     schema = _schema(tmp_path)
     module = _exec(render_flags(schema, provenance=_PROVENANCE))
     flags = {flag.key: flag for flag in schema.flags()}
     segments = {segment.name: segment for segment in schema.segments}
     evaluator = _evaluator(flagd.document(flags, segments))
-    getter = module.Flags(module.MemoryStore()).checkout
-    ctx = {"tier": 1.0}
-    assert getter(module.EvaluationContext("zed", ctx)) is False
-    found = evaluator.resolve_boolean_value("checkout", False, EvaluationContext("zed", ctx))
-    assert found.value is True
+    getters = module.Flags(module.MemoryStore())
+    for attributes, expected in [
+        ({"tier": 1.0}, True),
+        ({"tier": 1}, True),
+        ({"tier": True}, False),
+        ({"tier": [1]}, False),
+        ({"tier": {"1": 1}}, False),
+    ]:
+        ctx = module.EvaluationContext("zed", attributes)
+        assert getters.checkout(ctx) is expected
+        found = evaluator.resolve_boolean_value(
+            "checkout", False, EvaluationContext("zed", attributes)
+        )
+        assert found.value is expected
+    assert getters.fallbacks() == {}
 
 
 def test_the_command(tmp_path: Path, cli: Any) -> None:
@@ -420,3 +435,81 @@ def test_the_command_follows_the_bucketing_setting(tmp_path: Path, cli: Any) -> 
     assert done.code == 0, done.err
     guard = json.loads(done.out)["flags"]["ranker"]["targeting"]["if"][0]
     assert guard == {"!==": [{"var": "targetingKey"}, None]}
+
+
+_NAMES = st.text(alphabet="abcdefghij", min_size=1, max_size=3)
+_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cc", "Cs")), max_size=8)
+_USERS = st.lists(st.sampled_from([u for u in LISTED if u]), min_size=1, max_size=3, unique=True)
+_PERCENT = st.one_of(
+    st.sampled_from([0, 100, 0.001, 99.999, 50]), st.floats(0, 100), st.integers(0, 100)
+)
+_EXPIRES = st.sampled_from([datetime.date(2020, 1, 1), datetime.date(2999, 1, 1)])
+_SEGMENT_VALUE = st.one_of(
+    st.sampled_from([v for v in ATTRIBUTE_VALUES if isinstance(v, (str, int, float))]),
+    st.integers(-3, 3),
+    st.floats(-3, 3, allow_nan=False).map(lambda f: round(f, 1)),
+)
+
+
+@st.composite
+def _flags_documents(draw: st.DrawFn) -> dict[str, Any]:
+    """A random valid flags.toml, as data: every kind, every targeting shape."""
+    segments: dict[str, Any] = {}
+    for name in draw(st.lists(_NAMES, max_size=3, unique=True)):
+        if draw(st.booleans()):
+            segments[name] = {"users": draw(_USERS)}
+        else:
+            attribute = draw(st.sampled_from(["country", "tier", "beta", "plan"]))
+            segments[name] = {
+                "attribute": attribute,
+                "in": draw(st.lists(_SEGMENT_VALUE, min_size=1, max_size=4)),
+            }
+    flags: dict[str, Any] = {}
+    for index in range(draw(st.integers(1, 6))):
+        kind = draw(st.sampled_from(["bool", "percent", "int", "float", "string", "enum"]))
+        flag: dict[str, Any] = {"type": kind}
+        if kind == "bool":
+            flag["default"] = draw(st.booleans())
+            if draw(st.booleans()):
+                flag["users"] = draw(_USERS)
+            if segments and draw(st.booleans()):
+                flag["segments"] = draw(
+                    st.lists(st.sampled_from(sorted(segments)), min_size=1, unique=True)
+                )
+            if draw(st.booleans()):
+                flag["rollout"] = draw(_PERCENT)
+        elif kind == "percent":
+            flag["default"] = draw(_PERCENT)
+        elif kind == "int":
+            flag["default"] = draw(st.integers(-(2**63), 2**63 - 1))
+        elif kind == "float":
+            flag["default"] = draw(st.floats(allow_nan=False, allow_infinity=False))
+        elif kind == "string":
+            flag["default"] = draw(_TEXT)
+        else:
+            flag["values"] = draw(st.lists(_TEXT.filter(bool), min_size=1, max_size=4, unique=True))
+            flag["default"] = draw(st.sampled_from(flag["values"]))
+        if draw(st.booleans()):
+            flag["expires"] = draw(_EXPIRES)
+        (flags.setdefault("group", {}) if index % 2 else flags)[f"f{index}"] = flag
+    return {"flags": flags, "segments": segments} if segments else {"flags": flags}
+
+
+@settings(max_examples=int(os.environ.get("FLAGD_EXAMPLES", "60")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(document=_flags_documents(), seed=st.integers(0, 2**32))
+def test_any_flags_file_exports_exactly(
+    tmp_path_factory: pytest.TempPathFactory, document: dict[str, Any], seed: int
+) -> None:
+    """Random flags.toml files, each compared with flagd over random contexts."""
+    path = tmp_path_factory.mktemp("flags") / "flags.toml"
+    path.write_text(tomlkit.dumps(document), encoding="utf-8")
+    schema, diagnostics = read_flags(path, "flags.toml")
+    assert schema is not None, diagnostics
+    module = _exec(render_flags(schema, provenance=_PROVENANCE))
+    flags = {flag.key: flag for flag in schema.flags()}
+    segments = {segment.name: segment for segment in schema.segments}
+    evaluator = _evaluator(flagd.document(flags, segments))
+    rng = random.Random(seed)
+    contexts = [(False, None, {}), (True, "", {}), (True, None, {})]
+    contexts += [(True, _random_key(rng), _random_attributes(rng)) for _ in range(300)]
+    assert _compare(module, evaluator, schema, {}, contexts) == []

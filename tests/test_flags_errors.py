@@ -70,6 +70,18 @@ CASES = {
         f'[flags.a]\n{BOOL}[segments.s]\nusers = ["a"]\nattribute = "c"\nin = ["x"]\n',
         "flags.toml:4:1: segments.s: a segment needs either 'users' or 'attribute' with 'in', not both",
     ),
+    "segment attribute with a dot": (
+        f'[flags.a]\n{BOOL}[segments.s]\nattribute = "plan.tier"\nin = ["x"]\n',
+        "flags.toml:5:1: segments.s.attribute: a segment attribute cannot contain '.': flagd reads 'plan.tier' as a path into nested attributes, the getters as one name; use a plain name",
+    ),
+    "segment attribute targetingKey": (
+        f'[flags.a]\n{BOOL}[segments.s]\nattribute = "targetingKey"\nin = ["x"]\n',
+        "flags.toml:5:1: segments.s.attribute: 'targetingKey' is the evaluation context's own, not an attribute; segments match the targeting key with 'users'",
+    ),
+    "segment value nan": (
+        f'[flags.a]\n{BOOL}[segments.s]\nattribute = "n"\nin = [1, nan]\n',
+        "flags.toml:6:1: segments.s.in: nan equals nothing, so it would match no context",
+    ),
     "segment with neither": (
         f"[flags.a]\n{BOOL}[segments.s]\n",
         "flags.toml:4:1: segments.s: a segment needs either 'users' or 'attribute' with 'in', and has neither",

@@ -197,10 +197,20 @@ def test_getters_do_not_touch_the_store(ff: ModuleType) -> None:
 
 def test_evaluation_errors_give_the_default(ff: ModuleType) -> None:
     flags = ff.Flags()
-    unhashable = ff.EvaluationContext("x", {"country": ["FR"]})
+    unhashable = ff.EvaluationContext(["x"], {})  # type: ignore[arg-type]
     assert flags.new_checkout(unhashable) is False
     assert flags.fallbacks()[("new_checkout", "evaluation-error")] == 1
     assert flags.search.new_ranker(ff.EvaluationContext(12345)) in (True, False)  # type: ignore[arg-type]
+
+
+def test_segment_values_compare_as_json_does(ff: ModuleType) -> None:
+    """A number matches by value whatever its Python type; a bool is not a number; a list,
+    a mapping or None matches nothing, and is no error: the next way in is tried."""
+    flags = ff.Flags()
+    assert flags.new_checkout(ff.EvaluationContext("x", {"country": "DE"})) is True
+    for nothing in (["DE"], {"DE": 1}, None, 1, True):
+        assert flags.new_checkout(ff.EvaluationContext("x", {"country": nothing})) is False
+    assert flags.fallbacks() == {}
 
 
 def test_flags_are_not_kept_alive_by_their_store(ff: ModuleType) -> None:
@@ -360,7 +370,7 @@ def test_fallbacks_count_store_reads_not_getter_calls(ff: ModuleType) -> None:
     store.set("max_items", "lots")  # the store reports a change: one more refresh
     assert flags.max_items() == 50
     assert flags.fallbacks() == {("max_items", "wrong-type"): 2}
-    unhashable = ff.EvaluationContext("x", {"country": ["FR"]})
+    unhashable = ff.EvaluationContext(["x"], {})  # type: ignore[arg-type]
     for _ in range(3):
         flags.new_checkout(unhashable)
     assert flags.fallbacks()[("new_checkout", "evaluation-error")] == 3

@@ -121,7 +121,7 @@ def test_an_evaluation_context_that_cannot_be_shown_still_falls_back(ff: ModuleT
     deep: list[object] = []
     for _ in range(100_000):
         deep = [deep]
-    ctx = ff.EvaluationContext("x", {"country": deep})  # unhashable and unprintable
+    ctx = ff.EvaluationContext(deep, {})  # type: ignore[arg-type]  # unhashable, unprintable
     flags = ff.Flags()
     assert flags.new_checkout(ctx) is False
     assert flags.fallbacks() == {("new_checkout", "evaluation-error"): 1}
@@ -342,10 +342,10 @@ def segment_flags(tmp_path: Path) -> ModuleType:
 @pytest.mark.parametrize(
     ("flag", "matching", "not_matching"),
     [
-        ("mixed", [1, True], [1.0, 0, False, "1", None]),
-        ("ones", [1, "plan"], [True, 1.0, "1"]),
-        ("truths", [True], [1, 1.0, "true"]),
-        ("floats", [2.0], [2, True]),
+        ("mixed", [1, True, 1.0], [0, False, "1", None, [1], {"1": 1}]),
+        ("ones", [1, "plan", 1.0], [True, "1", ["plan"]]),
+        ("truths", [True], [1, 1.0, "true", [True]]),
+        ("floats", [2.0, 2], [True, "2"]),
     ],
 )
 def test_segment_values_match_by_type_and_value(
@@ -373,7 +373,7 @@ def test_segment_values_of_subclasses_match_their_base_kind(segment_flags: Modul
     assert flags.ones(ctx("k", {"n": Plan.PLAN})) is True
     assert flags.ones(ctx("k", {"n": Level.ONE})) is True
     assert flags.ones(ctx("k", {"n": ["unhashable"]})) is False
-    assert flags.fallbacks() == {("ones", "evaluation-error"): 1}
+    assert flags.fallbacks() == {}  # a list is in no segment, and no error
 
 
 # FileStore reads only regular files, never blocks on one that is not, and caps the size.

@@ -8,9 +8,6 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-
-pytest.importorskip("opentelemetry.sdk.metrics")
-
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
@@ -134,7 +131,6 @@ def test_store_errors_count_as_errors(
 def test_the_provider(
     ff: ModuleType, reader: InMemoryMetricReader, meter_provider: MeterProvider
 ) -> None:
-    pytest.importorskip("openfeature")
     from configgen.openfeature import ConfigGenProvider
 
     store = ff.MemoryStore({"max_items": "lots"})

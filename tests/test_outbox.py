@@ -393,7 +393,6 @@ def test_stores_that_are_not_there_are_named(tmp_path: Path) -> None:
     with pytest.raises(OutboxError, match="etcd"):
         etcd.put(delivery(1))
     etcd.close()
-    pytest.importorskip("redis")
     redis: Any = open_outbox(f"redis://127.0.0.1:{free_port()}/0", service="svc", timeout=2)
     with pytest.raises(OutboxError, match=r"Redis at 127\.0\.0\.1:\d+"):
         redis.cursor()

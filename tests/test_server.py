@@ -8,8 +8,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-pytest.importorskip("starlette")
 from starlette.testclient import TestClient
 
 from configgen import audit
@@ -345,8 +343,8 @@ def test_mounted_in_a_starlette_app(editor: audit.MemoryEditor) -> None:
 
 
 def test_mounted_in_a_flask_app_through_a2wsgi(editor: audit.MemoryEditor) -> None:
-    flask = pytest.importorskip("flask")
-    a2wsgi = pytest.importorskip("a2wsgi")
+    import a2wsgi
+    import flask
     from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
     host = flask.Flask("host")
