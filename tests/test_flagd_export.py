@@ -495,7 +495,11 @@ def _flags_documents(draw: st.DrawFn) -> dict[str, Any]:
     return {"flags": flags, "segments": segments} if segments else {"flags": flags}
 
 
-@settings(max_examples=int(os.environ.get("FLAGD_EXAMPLES", "60")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=int(os.environ.get("FLAGD_EXAMPLES", "60")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(document=_flags_documents(), seed=st.integers(0, 2**32))
 def test_any_flags_file_exports_exactly(
     tmp_path_factory: pytest.TempPathFactory, document: dict[str, Any], seed: int
