@@ -15,7 +15,18 @@ from configgen.naming import class_name_for
 from configgen.reading import ReaderBase, Reject, TypeNameMessages, is_table, members
 from configgen.toml_source import SourceFile, read_source
 
-FLAG_KEYS = ("default", "description", "expires", "rollout", "segments", "type", "users", "values")
+FLAG_KEYS = (
+    "default",
+    "description",
+    "expires",
+    "permanent",
+    "review-after",
+    "rollout",
+    "segments",
+    "type",
+    "users",
+    "values",
+)
 SEGMENT_KEYS = ("attribute", "in", "users")
 
 
@@ -286,7 +297,15 @@ class _Reader(ReaderBase):
             raise Reject(table, dotted, f"a flag needs a default ({article(kind)} value)")
         default = self.default(items["default"], f"{dotted}.default", kind, values)
         description = self.optional(items, "description", dotted, str, "", "a string")
-        expires = self.expires(items, dotted)
+        expires = self.date(items, "expires", dotted)
+        review_after = self.date(items, "review-after", dotted)
+        permanent = self.optional(items, "permanent", dotted, bool, False, "true or false")
+        if permanent:
+            for lifetime in ("expires", "review-after"):
+                if lifetime in items:
+                    raise Reject(items[lifetime], f"{dotted}.{lifetime}",
+                                 f"a permanent flag has no '{lifetime}' date; remove one of "
+                                 f"'permanent = true' and '{lifetime}'")  # fmt: skip
         for targeting in ("users", "segments", "rollout"):
             if targeting in items and kind != "bool":
                 raise Reject(items[targeting], f"{dotted}.{targeting}",
@@ -308,6 +327,8 @@ class _Reader(ReaderBase):
             values=values,
             line=line,
             col=col,
+            review_after=review_after,
+            permanent=permanent,
         )
 
     def enum_values(
@@ -342,13 +363,14 @@ class _Reader(ReaderBase):
                          f"'{key}' must be {spelled}, not {_spelling(value)}")  # fmt: skip
         return value
 
-    def expires(self, items: dict[str, Any], dotted: str) -> datetime.date | None:
-        if "expires" not in items:
+    def date(self, items: dict[str, Any], key: str, dotted: str) -> datetime.date | None:
+        """``expires`` or ``review-after``: a TOML date (not a datetime), or None."""
+        if key not in items:
             return None
-        value = items["expires"].unwrap()
+        value = items[key].unwrap()
         if isinstance(value, datetime.datetime) or not isinstance(value, datetime.date):
-            raise Reject(items["expires"], f"{dotted}.expires",
-                         f"'expires' must be a date such as 2027-03-01, not {_spelling(value)}")  # fmt: skip
+            raise Reject(items[key], f"{dotted}.{key}",
+                         f"'{key}' must be a date such as 2027-03-01, not {_spelling(value)}")  # fmt: skip
         return value
 
     def flag_segments(self, items: dict[str, Any], dotted: str, known: set[str]) -> tuple[str, ...]:

@@ -229,6 +229,10 @@ class Flag:
     values: tuple[str, ...]  # enum values
     line: int
     col: int
+    review_after: datetime.date | None = None
+    """``review-after``: from this date `configgen flags stale` reports the flag."""
+    permanent: bool = False
+    """``permanent = true``: a flag meant to stay (a kill switch); never reported as stale."""
 
     @property
     def targeted(self) -> bool:

@@ -124,7 +124,7 @@ CASES = {
     ),
     "misspelt key": (
         f'[flags.a]\n{BOOL}descripton = "x"\n',
-        "flags.toml:4:1: flags.a.descripton: unknown key in a flag (did you mean 'description'?); a flag has default, description, expires, rollout, segments, type, users, values",
+        "flags.toml:4:1: flags.a.descripton: unknown key in a flag (did you mean 'description'?); a flag has default, description, expires, permanent, review-after, rollout, segments, type, users, values",
     ),
     "a value where a flag table belongs": (
         "[flags]\na = true\n",
