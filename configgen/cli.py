@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from configgen import __version__
-from configgen.commands import check, diff, flags, generate, init, serve, validate, watch
+from configgen.commands import check, diff, flags, generate, init, schema, serve, validate, watch
 from configgen.diagnostics import print_diagnostics
 from configgen.settings import ProjectNotFoundError, SettingsError, find_project, locate_project
 
@@ -20,6 +20,7 @@ COMMANDS = {
     "flags": flags.run,
     "generate": generate.run,
     "init": init.run,
+    "schema": schema.run,
     "serve": serve.serve,
     "validate": validate.run,
     "watch": watch.run,
@@ -74,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands.add_parser("diff", parents=[common], help="show what 'generate' would change")
     flags.add_parser(commands, common)
+    schema.add_parser(commands, common)
     serve.add_parsers(commands, common)
     commands.add_parser(
         "watch", parents=[common], help="regenerate on every change of the inputs (Ctrl-C stops)"
