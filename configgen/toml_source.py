@@ -27,11 +27,15 @@ class _LocatingParser(Parser):
     def __init__(self, text: str) -> None:
         super().__init__(text)
         self.spans: dict[int, tuple[int, int]] = {}
+        # spans are keyed by id(): every located item is kept alive, so that an item tomlkit
+        # drops while parsing (a table merged into another) cannot pass its id on to a new one
+        self.located: list[Any] = []
 
     def _parse_key_value(self, parse_comment: bool = False) -> Any:
         start = self._idx
         key, value = super()._parse_key_value(parse_comment)
         self.spans[id(value)] = (start, self._idx)
+        self.located.append(value)
         return key, value
 
     def _parse_table(self, parent_name: Any = None, parent: Any = None) -> Any:
@@ -43,6 +47,7 @@ class _LocatingParser(Parser):
         # are located at the header that created them.
         while isinstance(item, tomlkit.items.Table):
             self.spans.setdefault(id(item), (start, start))
+            self.located.append(item)
             children = [v for v in item.value.values() if isinstance(v, tomlkit.items.Table)]
             if not item.is_super_table() or len(children) != 1:
                 break
@@ -59,11 +64,13 @@ class SourceFile:
         text: str,
         document: tomlkit.TOMLDocument,
         spans: dict[int, tuple[int, int]],
+        located: list[Any] | None = None,
     ) -> None:
         self.display_path = display_path
         self.text = text
         self.document = document
         self._spans = spans
+        self._located = located
         self._line_starts = [0]
         for index, char in enumerate(text):
             if char == "\n":
@@ -197,4 +204,4 @@ def parse_source(text: str, shown_as: str) -> tuple[SourceFile | None, list[Diag
     strict = _strict_problem(text, shown_as)
     if strict is not None:
         return None, [strict]
-    return SourceFile(shown_as, text, document, parser.spans), []
+    return SourceFile(shown_as, text, document, parser.spans, parser.located), []
