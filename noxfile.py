@@ -58,11 +58,12 @@ def typecheck(session: nox.Session) -> None:
 
 @nox.session
 def validate(session: nox.Session) -> None:
-    """What a user's CI runs: configgen validate on the examples."""
+    """What a user's CI runs: configgen validate and configgen flags unused on the examples."""
     session.install("-e", ".")
     for example in sorted(Path("examples").iterdir()):
         if (example / "pyproject.toml").is_file():
             session.run("configgen", "validate", "--project", str(example))
+            session.run("configgen", "flags", "unused", "--project", str(example))
 
 
 @nox.session
