@@ -55,7 +55,9 @@ def check_value(flag: Flag, text: str) -> str:
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser],
                common: argparse.ArgumentParser) -> None:  # fmt: skip
     parser = commands.add_parser(
-        "flags", help="read and change flag values in etcd, Redis or an overrides file"
+        "flags",
+        help="read and change flag values in etcd, Redis or an overrides file; find unused "
+        "and stale flags",
     )
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     store = argparse.ArgumentParser(add_help=False)
@@ -89,9 +91,11 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser],
     sub.add_argument("key", nargs="?", help="only this flag's changes")
     sub.add_argument("--limit", type=_positive, default=50, metavar="N",
                      help="at most N entries (default 50)")  # fmt: skip
-    from configgen.commands import bulk
+    from configgen.commands import bulk, stale, unused
 
     bulk.add_parsers(actions, parents)
+    unused.add_parser(actions, common)
+    stale.add_parser(actions, parents)
 
 
 def _positive(text: str) -> int:
@@ -113,6 +117,12 @@ def run(args: argparse.Namespace) -> int:
     if schema is None:
         print_diagnostics(diagnostics)
         return 1
+    if args.action in ("unused", "stale"):
+        from configgen.commands import stale, unused
+
+        if args.action == "unused":
+            return unused.run(args, settings, schema)
+        return stale.run(args, settings, schema)
     flags = {flag.key: flag for flag in schema.flags()}
     key: str = getattr(args, "key", None) or ""
     if key and key not in flags and args.action != "history":  # history outlives a flag

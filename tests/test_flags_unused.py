@@ -1,0 +1,304 @@
+"""``configgen flags unused``: reads found from the syntax tree, through every way a
+`Flags` object reaches code; unknown getters; the example projects have no unused flag."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from configgen.flags_reader import read_flags
+from configgen.references import scan
+from tests.conftest import REPO, CLIResult, write_project
+
+FLAGS = """\
+[flags.new_checkout]
+type = "bool"
+default = false
+
+[flags.via_alias]
+type = "bool"
+default = false
+
+[flags.via_self]
+type = "int"
+default = 1
+
+[flags.via_import]
+type = "bool"
+default = false
+
+[flags.via_getattr]
+type = "bool"
+default = false
+
+[flags.via_untyped]
+type = "bool"
+default = false
+
+[flags.via_factory]
+type = "bool"
+default = false
+
+[flags.via_dataclass]
+type = "bool"
+default = false
+
+[flags.as_callback]
+type = "percent"
+default = 0
+
+[flags.only_in_tests]
+type = "bool"
+default = false
+
+[flags.only_keyword]
+type = "bool"
+default = false
+
+[flags.never_used]
+type = "bool"
+default = false
+
+[flags.ui.theme]
+type = "enum"
+values = ["light", "dark"]
+default = "light"
+
+[flags.ui.density]
+type = "string"
+default = "normal"
+
+[flags.ui.unused_color]
+type = "string"
+default = "blue"
+
+[flags.search.deep.ranker]
+type = "bool"
+default = false
+"""
+
+SOURCES = {
+    "src/app/__init__.py": "",
+    "src/app/service.py": """\
+        from __future__ import annotations
+
+        import dataclasses
+        from typing import TYPE_CHECKING, Optional
+
+        from app.configgen_flags import EvaluationContext, Flags
+
+        if TYPE_CHECKING:
+            from app.configgen_flags import UiFlags
+
+        FLAGS = Flags()
+
+
+        def make_flags() -> Flags:
+            return Flags()
+
+
+        class Checkout:
+            def __init__(self, flags: Optional[Flags] = None) -> None:
+                self.flags = flags or Flags()
+
+            def run(self, ctx: EvaluationContext) -> int:
+                if self.flags.new_checkout(ctx):
+                    return self.flags.via_self()
+                return 0
+
+
+        @dataclasses.dataclass
+        class Deps:
+            flags: "Flags"
+
+            def ranked(self) -> bool:
+                return self.flags.search.deep.ranker()
+
+
+        def theme(flags: Flags | None) -> str:
+            assert flags is not None
+            ui = flags.ui
+            return ui.theme()
+
+
+        def density(ui: "UiFlags") -> str:
+            return ui.density()
+
+
+        def alias(flags: Flags) -> bool:
+            f = flags
+            g = f
+            return g.via_alias()
+
+
+        def callbacks(flags: Flags, keys: list[EvaluationContext]) -> int:
+            return sum(map(flags.as_callback, keys))
+
+
+        def dynamic() -> bool:
+            return bool(getattr(FLAGS, "via_getattr")())
+
+
+        def factory() -> bool:
+            return make_flags().via_factory()
+
+
+        def deps(d: Deps) -> bool:
+            return d.flags.via_dataclass()
+        """,
+    "src/app/plain.py": """\
+        # untyped code: a parameter named as a Flags object is elsewhere
+        def handler(flags):
+            return flags.via_untyped()
+
+
+        class Other:
+            def never_used(self):
+                return True
+
+
+        def decoy(other: Other) -> bool:
+            # a method of the same name on another object is not a read
+            return Other().never_used() and other.never_used()
+        """,
+    "src/app/other.py": """\
+        from . import service
+        from .service import FLAGS as F
+
+
+        def imported() -> bool:
+            return service.FLAGS.via_import() and F.new_chekout()
+        """,
+    "tests/conftest.py": """\
+        import pytest
+
+        from app.configgen_testing import test_flags_with
+
+
+        @pytest.fixture
+        def flags():
+            return test_flags_with(only_in_tests=True)
+        """,
+    "tests/test_service.py": """\
+        from app import configgen_testing
+
+
+        def test_reads(flags) -> None:
+            assert flags.only_in_tests()
+            assert not flags.no_such_flag()
+
+
+        def test_keyword() -> None:
+            configgen_testing.test_flags_with(only_keyword=True, ui_theme="dark", bogus=1)
+        """,
+}
+
+
+def _project(root: Path) -> Path:
+    write_project(root, "[server]\nport = 1\n", extra='flags = "flags.toml"\n')
+    (root / "flags.toml").write_text(FLAGS, encoding="utf-8")
+    for name, text in SOURCES.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return root
+
+
+def _line(root: Path, key: str) -> int:
+    lines = (root / "flags.toml").read_text().splitlines()
+    return lines.index(f"[flags.{key}]") + 1
+
+
+def test_every_way_of_reading_is_found(tmp_path: Path, cli: Callable[..., CLIResult]) -> None:
+    root = _project(tmp_path / "proj")
+    assert cli("generate", "--project", root).code == 0
+    result = cli("flags", "unused", "--project", root)
+    assert result.code == 1
+    assert result.out.splitlines() == [
+        f"flags.toml:{_line(root, 'never_used')}:1: flag never_used is never read",
+        f"flags.toml:{_line(root, 'only_in_tests')}:1: warning: flag only_in_tests is used only "
+        "by tests (2 places, first tests/conftest.py:8:28); no other code reads it",
+        f"flags.toml:{_line(root, 'only_keyword')}:1: warning: flag only_keyword is used only "
+        "by tests (1 place, first tests/test_service.py:10:39); no other code reads it",
+        f"flags.toml:{_line(root, 'ui.unused_color')}:1: flag ui.unused_color is never read",
+        "src/app/other.py:6:45: Flags has no flag 'new_chekout' (did you mean 'new_checkout'?)",
+        "tests/test_service.py:6:22: Flags has no flag 'no_such_flag'",
+        "tests/test_service.py:10:75: test_flags_with() has no keyword 'bogus'",
+    ]
+    assert "16 references in 6 files; 5 problems" in result.err
+
+
+def test_strict_counts_test_only_flags(tmp_path: Path, cli: Callable[..., CLIResult]) -> None:
+    root = _project(tmp_path / "proj")
+    (root / "flags.toml").write_text(
+        '[flags.only_in_tests]\ntype = "bool"\ndefault = false\n', encoding="utf-8"
+    )
+    for name in (
+        "src/app/other.py",
+        "src/app/plain.py",
+        "src/app/service.py",
+        "tests/test_service.py",
+    ):
+        (root / name).unlink()
+    result = cli("flags", "unused", "--project", root)
+    assert result.code == 0
+    assert "warning: flag only_in_tests is used only by tests" in result.out
+    assert cli("flags", "unused", "--strict", "--project", root).code == 1
+
+
+def test_given_paths_and_verbose(tmp_path: Path, cli: Callable[..., CLIResult]) -> None:
+    root = _project(tmp_path / "proj")
+    result = cli("flags", "unused", "--project", root, "-v", root / "src/app/service.py")
+    assert "src/app/service.py:24:31: read of via_self\n" in result.out
+    assert "flag via_import is never read" in result.out  # other.py was not given
+    assert cli("flags", "unused", "--project", root, root / "nowhere").code == 2
+
+
+def test_references_carry_exact_ranges(tmp_path: Path) -> None:
+    root = _project(tmp_path / "proj")
+    schema, _ = read_flags(root / "flags.toml", "flags.toml")
+    assert schema is not None
+    found = scan(schema, [root / "src/app/service.py"], root=root)
+    [theme] = [r for r in found.references if r.flag == "ui.theme"]
+    line = (root / "src/app/service.py").read_text().splitlines()[theme.line - 1]
+    assert line[theme.col - 1 : theme.end_col - 1] == "theme"
+    # an unsaved editor buffer takes the place of the file
+    texts = {
+        root / "src/app/service.py": "from app.configgen_flags import Flags\nFlags().ui.density()\n"
+    }
+    found = scan(schema, [root / "src/app/service.py"], root=root, texts=texts)
+    assert [(r.flag, r.line, r.col, r.end_col) for r in found.references] == [
+        ("ui.density", 2, 12, 19)
+    ]
+
+
+def test_files_that_do_not_parse_are_reported_and_skipped(
+    tmp_path: Path, cli: Callable[..., CLIResult]
+) -> None:
+    root = _project(tmp_path / "proj")
+    (root / "src/app/broken.py").write_text("def f(:\n", encoding="utf-8")
+    result = cli("flags", "unused", "--project", root)
+    assert "src/app/broken.py:1:7: not valid Python (invalid syntax); skipped" in result.err
+
+
+@pytest.mark.parametrize("example", ["hatch-service", "setuptools-service"])
+def test_no_unused_flag_in_the_examples(example: str, cli: Callable[..., CLIResult]) -> None:
+    result = cli("flags", "unused", "--project", REPO / "examples" / example)
+    assert (result.code, result.out) == (0, "")
+
+
+def test_flag_positions_do_not_depend_on_memory_reuse(tmp_path: Path) -> None:
+    """Positions are keyed by the identity of tomlkit's items: a table tomlkit merges away
+    while parsing must not pass its place on to a later one (it once put a flag of
+    [flags.ui.x] at the line of an unrelated flag, now and then)."""
+    path = tmp_path / "flags.toml"
+    path.write_text(FLAGS, encoding="utf-8")
+    expected = FLAGS.splitlines().index("[flags.ui.unused_color]") + 1
+    for _ in range(200):
+        schema, _ = read_flags(path, "flags.toml")
+        assert schema is not None
+        [flag] = [f for f in schema.flags() if f.key == "ui.unused_color"]
+        assert flag.line == expected
