@@ -433,9 +433,7 @@ def flags_schema() -> JSON:
                 "type": "object",
                 "propertyNames": {"pattern": _NAME},
                 "additionalProperties": {
-                    "if": {"type": "object", "required": ["type"]},
-                    "then": {"$ref": "#/$defs/flag"},
-                    "else": {"$ref": "#/$defs/category"},
+                    "anyOf": [{"$ref": "#/$defs/flag"}, {"$ref": "#/$defs/category"}]
                 },
             },
             "flag": _flag(),
@@ -486,14 +484,24 @@ def _by_kind(kind: str) -> JSON:
 
 
 def _segment() -> JSON:
+    by_users = ("users",)
+    by_attribute = ("attribute", "in")
+    others = tuple(key for key in SEGMENT_KEYS if key not in (*by_users, *by_attribute))
+
+    def shape(keys: tuple[str, ...], description: str) -> JSON:
+        return {
+            "description": description,
+            "type": "object",
+            "properties": {key: _SEGMENT_KEY_SCHEMAS.get(key, {}) for key in keys + others},
+            "required": list(keys),
+            "additionalProperties": False,
+        }
+
     return {
-        "description": "A segment: either 'users', or 'attribute' with 'in'.",
-        "type": "object",
-        "properties": {key: _SEGMENT_KEY_SCHEMAS.get(key, {}) for key in SEGMENT_KEYS},
-        "additionalProperties": False,
-        "if": {"required": ["users"]},
-        "then": {"properties": {"attribute": False, "in": False}},
-        "else": {"required": ["attribute", "in"]},
+        "anyOf": [
+            shape(by_users, "A segment of listed targeting keys."),
+            shape(by_attribute, "A segment of contexts whose attribute has one of the values."),
+        ]
     }
 
 
