@@ -589,7 +589,7 @@ def test_taplo_reads_the_schema_comment_and_taplo_toml(schema_dir: Path) -> None
         textwrap.dedent(
             """\
             [[rule]]
-            include = ["good.toml", "bad.toml"]
+            include = ["config.toml", "good.toml", "bad.toml"]
             schema = { path = "./config.schema.json" }
 
             [[rule]]
@@ -599,7 +599,7 @@ def test_taplo_reads_the_schema_comment_and_taplo_toml(schema_dir: Path) -> None
         ),
         encoding="utf-8",
     )
-    assert taplo_lines(schema_dir, "good.toml", "flags.toml") == (0, set())
+    assert taplo_lines(schema_dir, "config.toml", "good.toml", "flags.toml") == (0, set())
     code, lines = taplo_lines(schema_dir, "bad.toml")
     assert code == 1 and set(BAD_LINES) <= lines
 
@@ -610,7 +610,7 @@ catalog = { paths = [] }
 
 [[schemas]]
 path = "config.schema.json"
-include = ["good.toml", "bad.toml"]
+include = ["config.toml", "good.toml", "bad.toml"]
 
 [[schemas]]
 path = "flags.schema.json"
@@ -620,7 +620,7 @@ include = ["flags.toml", "bad_flags.toml"]
 
 def test_tombi_checks_override_files_offline(schema_dir: Path) -> None:
     (schema_dir / "tombi.toml").write_text(TOMBI_TOML, encoding="utf-8")
-    assert tombi_lines(schema_dir, "good.toml", "flags.toml") == (0, set())
+    assert tombi_lines(schema_dir, "config.toml", "good.toml", "flags.toml") == (0, set())
     code, lines = tombi_lines(schema_dir, "bad.toml")
     assert (code, lines) == (1, set(BAD_LINES))
 
