@@ -86,16 +86,20 @@ def _parse_toml(text: str) -> dict[str, Any]:
 class _Locator:
     """Positions in pyproject.toml, found (with tomlkit) only when a problem needs them."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, text: str | None = None) -> None:
         self.path = path
+        self.text = text
         self._positions: dict[str, tuple[int, int]] | None = None
 
     def __call__(self, key: str) -> tuple[int, int]:
         if self._positions is None:
             self._positions = {}
-            from configgen.toml_source import read_source
+            from configgen.toml_source import parse_source, read_source
 
-            source, _ = read_source(self.path, "pyproject.toml")
+            if self.text is None:
+                source, _ = read_source(self.path, "pyproject.toml")
+            else:
+                source, _ = parse_source(self.text, "pyproject.toml")
             tool = source.document.get("tool") if source is not None else None
             found = tool.get("configgen") if isinstance(tool, dict) else None
             if source is not None and found is not None:
@@ -106,20 +110,31 @@ class _Locator:
         return self._positions.get(key, self._positions.get("", (1, 1)))
 
 
-def load_settings(root: Path, *, require_table: bool = True) -> Settings:
-    """Read ``[tool.configgen]`` from ``root/pyproject.toml``; raise `SettingsError` if bad."""
+def load_settings(
+    root: Path, *, require_table: bool = True, pyproject_text: str | None = None
+) -> Settings:
+    """Read ``[tool.configgen]`` from ``root/pyproject.toml``; raise `SettingsError` if bad.
+
+    *pyproject_text* is the file's text when it is not the one on disk (an editor's
+    unsaved buffer).
+    """
     root = root.resolve()
     pyproject = root / "pyproject.toml"
     table: dict[str, Any] = {}
     project_name = ""
-    locate = _Locator(pyproject)
-    if pyproject.is_file():
+    locate = _Locator(pyproject, pyproject_text)
+    if pyproject_text is not None or pyproject.is_file():
         try:
-            document = _parse_toml(pyproject.read_text(encoding="utf-8"))
+            document = _parse_toml(
+                pyproject.read_text(encoding="utf-8") if pyproject_text is None else pyproject_text
+            )
         except (ValueError, UnicodeDecodeError):
-            from configgen.toml_source import read_source
+            from configgen.toml_source import parse_source, read_source
 
-            _, problems = read_source(pyproject, "pyproject.toml")
+            if pyproject_text is None:
+                _, problems = read_source(pyproject, "pyproject.toml")
+            else:
+                _, problems = parse_source(pyproject_text, "pyproject.toml")
             raise SettingsError(problems) from None
         project = document.get("project")
         if isinstance(project, dict) and isinstance(project.get("name"), str):
@@ -298,19 +313,25 @@ def _requirement_name(text: str) -> str | None:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def build_requirement_problems(root: Path, *, severity: Severity = "warning") -> list[Diagnostic]:
+def build_requirement_problems(
+    root: Path, *, severity: Severity = "warning", pyproject_text: str | None = None
+) -> list[Diagnostic]:
     """A problem when a build backend would run without ConfigGen.
 
     With ``[tool.configgen]`` and a Hatch hook table or the setuptools backend (named, or
     the legacy default of a ``[build-system]`` without ``build-backend``),
     ``python-configgen`` must be in ``build-system.requires``. Without it hatchling stops
     with "Unknown build hook: configgen", and setuptools builds without generating: the
-    wheel ships without the modules and nothing says so.
+    wheel ships without the modules and nothing says so. *pyproject_text*: as for
+    `load_settings`.
     """
-    from configgen.toml_source import read_source
+    from configgen.toml_source import parse_source, read_source
 
     pyproject = root / "pyproject.toml"
-    source, _ = read_source(pyproject, "pyproject.toml") if pyproject.is_file() else (None, [])
+    if pyproject_text is not None:
+        source, _ = parse_source(pyproject_text, "pyproject.toml")
+    else:
+        source, _ = read_source(pyproject, "pyproject.toml") if pyproject.is_file() else (None, [])
     if source is None:
         return []
     document = source.document.unwrap()
