@@ -574,9 +574,8 @@ def test_taplo_checks_override_files_with_the_schema_option(schema_dir: Path) ->
     schema = (schema_dir / "config.schema.json").as_uri()
     assert taplo_lines(schema_dir, "--schema", schema, "good.toml") == (0, set())
     code, lines = taplo_lines(schema_dir, "--schema", schema, "bad.toml")
-    assert code == 1
-    assert set(BAD_LINES) <= lines
-    assert lines - set(BAD_LINES) <= {1, 4, 8, 9}  # taplo spreads an unknown key over its table
+    # taplo reports the unknown key over every line of its table: [server] on line 4 too
+    assert (code, lines) == (1, {*BAD_LINES, 4})
 
 
 def test_taplo_reads_the_schema_comment_and_taplo_toml(schema_dir: Path) -> None:
@@ -584,7 +583,7 @@ def test_taplo_reads_the_schema_comment_and_taplo_toml(schema_dir: Path) -> None
         "#:schema ./config.schema.json\n" + OVERRIDE_BAD, encoding="utf-8"
     )
     code, lines = taplo_lines(schema_dir, "commented.toml")
-    assert code == 1 and {line + 1 for line in BAD_LINES} <= lines
+    assert (code, lines) == (1, {line + 1 for line in (*BAD_LINES, 4)})
     (schema_dir / "taplo.toml").write_text(
         textwrap.dedent(
             """\
@@ -600,8 +599,7 @@ def test_taplo_reads_the_schema_comment_and_taplo_toml(schema_dir: Path) -> None
         encoding="utf-8",
     )
     assert taplo_lines(schema_dir, "config.toml", "good.toml", "flags.toml") == (0, set())
-    code, lines = taplo_lines(schema_dir, "bad.toml")
-    assert code == 1 and set(BAD_LINES) <= lines
+    assert taplo_lines(schema_dir, "bad.toml") == (1, {*BAD_LINES, 4})
 
 
 TOMBI_TOML = """\
