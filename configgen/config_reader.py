@@ -42,7 +42,7 @@ from configgen.reading import (
     members,
     plain,
 )
-from configgen.toml_source import SourceFile, read_source
+from configgen.toml_source import SourceFile, parse_source, read_source
 
 
 def read_config(
@@ -50,6 +50,16 @@ def read_config(
 ) -> tuple[ConfigSchema | None, list[Diagnostic]]:
     """Read config.toml at *path* (shown to users as *shown_as*) into a schema."""
     source, problems = read_source(path, shown_as)
+    if source is None:
+        return None, problems
+    return _Reader(source, env_prefix).read()
+
+
+def parse_config(
+    text: str, shown_as: str, env_prefix: str
+) -> tuple[ConfigSchema | None, list[Diagnostic]]:
+    """Read config.toml from *text* (an editor's unsaved buffer) as `read_config` reads a file."""
+    source, problems = parse_source(text.removeprefix("\ufeff"), shown_as)
     if source is None:
         return None, problems
     return _Reader(source, env_prefix).read()

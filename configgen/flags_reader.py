@@ -13,7 +13,7 @@ from configgen.fieldtypes import INT64_MAX, INT64_MIN, article
 from configgen.model import FLAG_KINDS, Category, Flag, FlagsSchema, Segment
 from configgen.naming import class_name_for
 from configgen.reading import ReaderBase, Reject, TypeNameMessages, is_table, members
-from configgen.toml_source import SourceFile, read_source
+from configgen.toml_source import SourceFile, parse_source, read_source
 
 FLAG_KEYS = (
     "default",
@@ -33,6 +33,14 @@ SEGMENT_KEYS = ("attribute", "in", "users")
 def read_flags(path: Path, shown_as: str) -> tuple[FlagsSchema | None, list[Diagnostic]]:
     """Read flags.toml at *path* (shown to users as *shown_as*) into a schema."""
     source, problems = read_source(path, shown_as)
+    if source is None:
+        return None, problems
+    return _Reader(source).read()
+
+
+def parse_flags(text: str, shown_as: str) -> tuple[FlagsSchema | None, list[Diagnostic]]:
+    """Read flags.toml from *text* (an editor's unsaved buffer) as `read_flags` reads a file."""
+    source, problems = parse_source(text.removeprefix("\ufeff"), shown_as)
     if source is None:
         return None, problems
     return _Reader(source).read()

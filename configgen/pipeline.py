@@ -9,10 +9,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
 
-from configgen.config_reader import read_config
+from configgen.config_reader import parse_config, read_config
 from configgen.diagnostics import Diagnostic, DiagnosticError, errors
 from configgen.fingerprint import header, provenance, testing_digest
-from configgen.flags_reader import expired, read_flags
+from configgen.flags_reader import expired, parse_flags, read_flags
 from configgen.model import ConfigSchema, FlagsSchema
 from configgen.naming import class_name_for
 from configgen.output import remove_files, write_files
@@ -157,12 +157,28 @@ def validate(path: Path, shown: str, env_prefix: str, *, strict: bool = False) -
     *strict*.
     """
     if is_flags_file(path):
-        schema, diagnostics = read_flags(path, shown)
-        if schema is not None:
-            today = datetime.datetime.now(datetime.timezone.utc).date()
-            diagnostics += expired(schema, today, strict=strict)
-        return diagnostics
+        return _with_expired(*read_flags(path, shown), strict=strict)
     _, diagnostics = read_config(path, shown, env_prefix)
+    return diagnostics
+
+
+def validate_text(
+    text: str, shown: str, env_prefix: str, *, flags: bool, strict: bool = False
+) -> list[Diagnostic]:
+    """`validate` for the text of a file that is not saved (an editor's buffer): flags.toml
+    when *flags*, otherwise config.toml."""
+    if flags:
+        return _with_expired(*parse_flags(text, shown), strict=strict)
+    _, diagnostics = parse_config(text, shown, env_prefix)
+    return diagnostics
+
+
+def _with_expired(
+    schema: FlagsSchema | None, diagnostics: list[Diagnostic], *, strict: bool
+) -> list[Diagnostic]:
+    if schema is not None:
+        today = datetime.datetime.now(datetime.timezone.utc).date()
+        diagnostics += expired(schema, today, strict=strict)
     return diagnostics
 
 
