@@ -193,7 +193,7 @@ _CATEGORY_ESCAPES = {
     "CATEGORY_NOT_SPACE": r"\S",
     "CATEGORY_WORD": r"\w",
     "CATEGORY_NOT_WORD": r"\W",
-}
+}  # by the names of the parser's constants, which Python 3.10-3.13 share
 
 
 def ecma_pattern(pattern: str) -> str | None:
@@ -297,7 +297,11 @@ class _Emitter:
             if op is c.RANGE and argument[0] <= code <= argument[1]:
                 return True
             if op is c.CATEGORY:
-                escape = _CATEGORY_ESCAPES.get(str(argument))
+                escape = next(
+                    (text for name, text in _CATEGORY_ESCAPES.items()
+                     if getattr(c, name, None) is argument),
+                    None,
+                )  # fmt: skip
                 if escape is None:
                     raise _Untranslatable
                 if re.fullmatch(escape, char):
