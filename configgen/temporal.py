@@ -26,6 +26,7 @@ import dataclasses
 import logging
 import sys
 import threading
+import types
 from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
 from typing import Any, Generic, TypeVar, overload
@@ -40,7 +41,11 @@ try:
     import temporalio.workflow
     from temporalio.plugin import SimplePlugin
     from temporalio.worker import WorkflowRunner
-    from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+    from temporalio.worker.workflow_sandbox import (
+        SandboxedWorkflowRunner,
+        SandboxMatcher,
+        SandboxRestrictions,
+    )
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError(
         "configgen.temporal needs the Temporal SDK: pip install 'python-configgen[temporal]'"
@@ -265,27 +270,54 @@ def flag_activity(flags: Any, *, name: str = ACTIVITY_NAME) -> Callable[..., Any
 # ---- the data converter ---------------------------------------------------------------------
 
 
-class _AnyObject(temporalio.converter.JSONTypeConverter):
-    """Takes a JSON value as it is where the type hint is ``object`` (any value)."""
+def _is_context(cls: object) -> bool:
+    """Is *cls* the ``EvaluationContext`` of a generated flags module?"""
+    if not isinstance(cls, type) or cls.__name__ != "EvaluationContext":
+        return False
+    module = sys.modules.get(cls.__module__)
+    return hasattr(module, "Flags") and hasattr(module, "FlagStore")
+
+
+class _ContextEncoder(temporalio.converter.AdvancedJSONEncoder):
+    """Temporal's JSON encoder, and a generated ``EvaluationContext`` as a JSON object."""
+
+    def default(self, o: Any) -> Any:
+        if _is_context(type(o)):
+            return {"targeting_key": o.targeting_key, "attributes": dict(o.attributes)}
+        return super().default(o)
+
+
+class _ContextDecoder(temporalio.converter.JSONTypeConverter):
+    """A JSON object back into the generated ``EvaluationContext`` a type hint names."""
 
     def to_typed_value(self, hint: type, value: Any) -> Any:
-        if hint is object:
-            return value
-        return temporalio.converter.JSONTypeConverter.Unhandled
+        if not _is_context(hint):
+            return temporalio.converter.JSONTypeConverter.Unhandled
+        if not isinstance(value, dict) or set(value) - {"targeting_key", "attributes"}:
+            raise TypeError(f"{value!r} is not an EvaluationContext (targeting_key, attributes)")
+        targeting_key = value.get("targeting_key")
+        attributes = value.get("attributes") or {}
+        if not (targeting_key is None or isinstance(targeting_key, str)):
+            raise TypeError(f"EvaluationContext: targeting_key {targeting_key!r} is not a string")
+        if not isinstance(attributes, dict):
+            raise TypeError(f"EvaluationContext: attributes {attributes!r} is not an object")
+        return hint(targeting_key, attributes)
 
 
 class FlagsPayloadConverter(temporalio.converter.CompositePayloadConverter):
-    """Temporal's default payload converter, also for hints of ``object``.
+    """Temporal's default payload converter, which also carries a generated ``EvaluationContext``.
 
-    The generated ``EvaluationContext`` holds ``attributes: Mapping[str, object]``, which the
-    default converter refuses to decode ("Unserializable type during conversion"); with this
-    one, a workflow or activity can take an ``EvaluationContext`` argument.
+    The context travels as the JSON object ``{"targeting_key": ..., "attributes": {...}}``
+    and comes back as the ``EvaluationContext`` the workflow's or activity's type hint names,
+    so a workflow can take one as an argument. (Temporal's own converter refuses it: it cannot
+    decode ``attributes: Mapping[str, object]``.)
     """
 
     def __init__(self) -> None:
         plain = temporalio.converter.JSONPlainPayloadConverter
+        json_converter = plain(encoder=_ContextEncoder, custom_type_converters=[_ContextDecoder()])
         converters = [
-            plain(custom_type_converters=[_AnyObject()]) if isinstance(each, plain) else each
+            json_converter if isinstance(each, plain) else each
             for each in temporalio.converter.DefaultPayloadConverter.default_encoding_payload_converters
         ]
         super().__init__(*converters)
@@ -314,30 +346,29 @@ def _with_payload_converter(
 class FlagsPlugin(SimplePlugin):
     """What a worker needs for `workflow_flag`: ``Worker(client, ..., plugins=[FlagsPlugin(flags)])``.
 
-    It registers ``flag_activity(flags)``, lets the generated flags module and
-    ``configgen.temporal`` through the workflow sandbox (they are deterministic at import, and
-    the workflow then sees the same classes as the worker), and, given to ``Client.connect``
-    or a ``Replayer``, sets `FlagsPayloadConverter` unless the data converter is already a
-    custom one. Without *flags* (``FlagsPlugin()``) it does all but the activity: for a
-    ``Replayer`` or a client that only starts workflows.
+    It registers ``flag_activity(flags)``; sets the workflow sandbox so that ``Flags(...)``
+    called inside workflow code fails with a message naming `workflow_flag` (the generated
+    module must then be imported by the workflow as usual, not passed through) and
+    ``configgen.temporal`` is passed through; and, given to ``Client.connect`` or a
+    ``Replayer``, sets `FlagsPayloadConverter` unless the data converter is already a custom
+    one. ``FlagsPlugin()`` without *flags* does all but the activity and the sandbox rule:
+    for a ``Replayer``.
     """
 
     def __init__(self, flags: Any = None, *, name: str = ACTIVITY_NAME) -> None:
-        modules = ["configgen.temporal"]
         activities: list[Callable[..., Any]] = []
+        module = None
         if flags is not None:
             activities.append(flag_activity(flags, name=name))
-            modules.append(_generated_module(flags))
+            module = _generated_module(flags)
 
         def runner(existing: WorkflowRunner | None) -> WorkflowRunner:
             if existing is None:
-                return SandboxedWorkflowRunner(
-                    restrictions=SandboxRestrictions.default.with_passthrough_modules(*modules)
-                )
-            if isinstance(existing, SandboxedWorkflowRunner):
-                restrictions = existing.restrictions.with_passthrough_modules(*modules)
-                return dataclasses.replace(existing, restrictions=restrictions)
-            return existing
+                existing = SandboxedWorkflowRunner()
+            if not isinstance(existing, SandboxedWorkflowRunner):
+                return existing  # the application's own runner: left as it is
+            restrictions = _restricted(existing.restrictions, module)
+            return dataclasses.replace(existing, restrictions=restrictions)
 
         super().__init__(
             "configgen.FlagsPlugin",
@@ -348,7 +379,42 @@ class FlagsPlugin(SimplePlugin):
 
 
 def _generated_module(flags: Any) -> str:
-    return sys.modules[type(flags).__module__].__name__
+    for cls in type(flags).__mro__:
+        if not cls.__dict__.get("_configgen_guarded") and not cls.__dict__.get(
+            "_configgen_counting"
+        ):
+            return cls.__module__
+    return type(flags).__module__  # pragma: no cover - the loop always finds the class
+
+
+def _restricted(restrictions: SandboxRestrictions, module: str | None) -> SandboxRestrictions:
+    """*restrictions* with configgen.temporal passed through and ``module.Flags()`` refused."""
+    restrictions = restrictions.with_passthrough_modules("configgen.temporal")
+    if module is None:
+        return restrictions
+    path = (*module.split("."), "Flags", "__call__")
+    if restrictions.invalid_module_members.child_matcher(*path[:-1]):
+        return restrictions  # refused already (the plugin given twice)
+    refused = SandboxMatcher.nested_child(
+        path[:-1],
+        SandboxMatcher(
+            children={
+                "__call__": SandboxMatcher(
+                    match_self=True,
+                    leaf_message=(
+                        f"{module}.Flags(...) inside workflow code: a getter read there "
+                        "is not recorded in the workflow's history, so a replay after the "
+                        "flag changed would take another path; read flags with 'await "
+                        "workflow_flag(Flags.<flag>, ctx)' or workflow_snapshot() from "
+                        "configgen.temporal, and build Flags in the worker"
+                    ),
+                )
+            }
+        ),
+    )
+    return dataclasses.replace(
+        restrictions, invalid_module_members=restrictions.invalid_module_members | refused
+    )
 
 
 # ---- the workflow side ----------------------------------------------------------------------
@@ -384,7 +450,7 @@ class FlagSnapshot(Generic[C]):
 def _qualname(getter: object) -> str:
     """``Flags.new_checkout`` for the getter ``Flags.new_checkout``; a clear error otherwise."""
     qualname = getattr(getter, "__qualname__", None)
-    if getattr(getter, "__self__", None) is not None:
+    if isinstance(getter, types.MethodType):
         raise TypeError(
             f"pass the getter of the class, not of an instance: workflow_flag("
             f"{qualname or getter!r}, ctx), as 'Flags.new_checkout' or 'UiFlags.theme'"

@@ -5,17 +5,16 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from ffapp.configgen_flags import (
+    EvaluationContext,
+    Flags,
+    SearchFlags,
+    UiFlags,
+    UiLayoutFlags,
+)
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from ffapp.configgen_flags import (
-        EvaluationContext,
-        Flags,
-        SearchFlags,
-        UiFlags,
-        UiLayoutFlags,
-    )
-
     from configgen.temporal import FLAGS_CHANGED, workflow_flag, workflow_snapshot
     from tests.temporal_service import flags as worker_flags
 
@@ -54,6 +53,22 @@ class ReadTwice:
         }
 
 
+@workflow.defn(name="ReadTwice")
+class ReadTwiceWithGetters:
+    """ReadTwice edited wrongly: reads the worker's getters directly (for the Replayer)."""
+
+    @workflow.signal
+    def proceed(self) -> None:
+        pass
+
+    @workflow.run
+    async def run(self, ctx: EvaluationContext) -> dict[str, Any]:
+        first = worker_flags.ui.theme(ctx)
+        if first == "light":
+            await workflow.sleep(timedelta(milliseconds=10))
+        return {"first": first}
+
+
 @workflow.defn
 class Snapshot:
     """Reads six flags of every kind in one recorded read."""
@@ -85,6 +100,15 @@ class ReadsGetterDirectly:
     @workflow.run
     async def run(self) -> bool:
         return worker_flags.kill_switch()
+
+
+@workflow.defn
+class BuildsItsOwnFlags:
+    """Wrong on purpose: makes a Flags inside the workflow and reads it."""
+
+    @workflow.run
+    async def run(self) -> bool:
+        return Flags().kill_switch()
 
 
 @workflow.defn

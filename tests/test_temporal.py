@@ -22,17 +22,16 @@ from types import ModuleType
 from typing import Any, TypeVar
 
 import pytest
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHistory
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Replayer, Worker
+
+from configgen.stores import RedisStore
+from configgen.temporal import FlagChangeNotifier, FlagsPlugin, data_converter
+from tests.servers import free_port
 
 pytestmark = pytest.mark.integration
-
-temporalio = pytest.importorskip("temporalio") if not os.environ.get("CI") else None
-from temporalio.api.enums.v1 import EventType  # noqa: E402
-from temporalio.client import Client, WorkflowHistory  # noqa: E402
-from temporalio.testing import WorkflowEnvironment  # noqa: E402
-from temporalio.worker import Replayer, Worker  # noqa: E402
-
-from configgen.temporal import FlagChangeNotifier, FlagsPlugin, data_converter  # noqa: E402
-from tests.servers import free_port  # noqa: E402
 
 R = TypeVar("R")
 
@@ -155,6 +154,10 @@ def test_a_read_stays_as_recorded_and_the_history_replays_after_the_change(
         replayer = Replayer(workflows=[workflows.ReadTwice], plugins=[FlagsPlugin()])
         outcome = await replayer.replay_workflow(history)
         assert outcome.replay_failure is None
+        # The same history against the workflow edited to read the getter directly: caught.
+        wrongly = Replayer(workflows=[workflows.ReadTwiceWithGetters], plugins=[FlagsPlugin()])
+        outcome = await wrongly.replay_workflow(history, raise_on_replay_failure=False)
+        assert "flags.ui.theme() was called inside workflow code" in str(outcome.replay_failure)
 
     asyncio.run(replay())
     markers = [e for e in history.events if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED]
@@ -196,32 +199,44 @@ def test_a_getter_read_inside_workflow_code_is_caught(
     server: _DevServer, app: tuple[ModuleType, ModuleType, ModuleType]
 ) -> None:
     _, service, workflows = app
+    wrong = [workflows.ReadsGetterDirectly, workflows.BuildsItsOwnFlags]
 
-    async def scenario(client: Client) -> str:
+    async def first_task_failure(client: Client, queue: str, workflow: Any) -> str:
+        handle = await client.start_workflow(
+            workflow.run, id=f"misread-{uuid.uuid4()}", task_queue=queue
+        )
+        failures: list[str] = []
+
+        async def task_failed() -> bool:
+            async for event in handle.fetch_history_events():
+                if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:
+                    failures.append(event.workflow_task_failed_event_attributes.failure.message)
+            return bool(failures)
+
+        await _eventually(task_failed)
+        # The workflow itself has not failed: Temporal retries the task until the code is fixed.
+        assert (await handle.describe()).status == WorkflowExecutionStatus.RUNNING
+        await handle.terminate("caught")
+        return failures[0]
+
+    async def scenario(client: Client) -> list[str]:
         queue = _queue()
-        async with _worker(client, service.flags, [workflows.ReadsGetterDirectly], queue):
-            handle = await client.start_workflow(
-                workflows.ReadsGetterDirectly.run, id=f"misread-{uuid.uuid4()}", task_queue=queue
-            )
-            failures: list[str] = []
+        async with _worker(client, service.flags, wrong, queue):
+            return [await first_task_failure(client, queue, workflow) for workflow in wrong]
 
-            async def task_failed() -> bool:
-                async for event in handle.fetch_history_events():
-                    if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:
-                        failures.append(event.workflow_task_failed_event_attributes.failure.message)
-                return bool(failures)
-
-            await _eventually(task_failed)
-            await handle.terminate("caught")
-            return failures[0]
-
-    message = _run(server, scenario)
-    assert message == (
+    direct, constructed = _run(server, scenario)
+    assert direct == (
         "flags.kill_switch() was called inside workflow code: its value is not recorded in "
         "the workflow's history, so a replay after the flag changed would take another path; "
         "use 'await workflow_flag(Flags.kill_switch, ctx)' or workflow_snapshot() from "
         "configgen.temporal"
     )
+    assert constructed.endswith(
+        "ffapp.configgen_flags.Flags(...) inside workflow code: a getter read there is not "
+        "recorded in the workflow's history, so a replay after the flag changed would take "
+        "another path; read flags with 'await workflow_flag(Flags.<flag>, ctx)' or "
+        "workflow_snapshot() from configgen.temporal, and build Flags in the worker"
+    ), constructed
     # Outside workflow code the same getter works as ever.
     assert service.flags.kill_switch() is True
 
@@ -277,9 +292,6 @@ class _DownStore:
 def test_a_store_that_is_down_records_the_defaults(
     server: _DevServer, app: tuple[ModuleType, ModuleType, ModuleType]
 ) -> None:
-    pytest.importorskip("redis")
-    from configgen.stores import RedisStore
-
     module, _, workflows = app
     unreachable = RedisStore("shop", port=free_port(), timeout=0.2)  # nothing listens there
     stores = {"redis, never reached": unreachable, "failing reads": _DownStore()}
@@ -299,3 +311,66 @@ def test_a_store_that_is_down_records_the_defaults(
     finally:
         unreachable.close()
     assert results == {name: [50, "light"] for name in stores}
+
+
+TYPED = """\
+from typing import Literal
+
+from typing_extensions import assert_type
+
+from configgen.temporal import FlagSnapshot, workflow_flag, workflow_snapshot
+from ffapp.configgen_flags import EvaluationContext, Flags, SearchFlags, UiFlags
+
+
+async def run(ctx: EvaluationContext) -> None:
+    assert_type(await workflow_flag(Flags.new_checkout, ctx), bool)
+    assert_type(await workflow_flag(Flags.max_items), int)
+    assert_type(await workflow_flag(UiFlags.theme, ctx), Literal["light", "dark", "high-contrast"])
+    assert_type(await workflow_flag(SearchFlags.new_ranker, ctx), bool)
+    snapshot = await workflow_snapshot(Flags.discount, UiFlags.theme, ctx=ctx)
+    assert_type(snapshot, FlagSnapshot[EvaluationContext])
+    assert_type(snapshot[Flags.discount], float)
+    assert_type(snapshot.context, EvaluationContext | None)
+"""
+
+MISTYPED = """\
+from configgen.temporal import workflow_flag
+from ffapp.configgen_flags import Flags
+
+
+async def run(flags: Flags) -> None:
+    await workflow_flag(Flags.new_checkout, "alice")
+    await workflow_flag(flags.new_checkout)
+    flag: str = await workflow_flag(Flags.max_items)
+"""
+
+
+def test_reads_are_typed_as_the_getters(tmp_path: Path, flags_package: Path) -> None:
+    from tests.test_flags_typing import _mypy
+
+    assert (result := _mypy(tmp_path, flags_package, TYPED)).returncode == 0, result.stdout
+    result = _mypy(tmp_path, flags_package, MISTYPED)
+    errors = [
+        line.split(": error: ")[0] for line in result.stdout.splitlines() if ": error: " in line
+    ]
+    assert errors == ["program.py:6", "program.py:7", "program.py:8"], result.stdout
+
+
+def test_a_getter_of_an_instance_is_refused_before_anything_runs(
+    app: tuple[ModuleType, ModuleType, ModuleType],
+) -> None:
+    from configgen.temporal import FlagSnapshot, flag_activity, workflow_flag
+
+    module, service, _ = app
+    with pytest.raises(TypeError, match=r"pass the getter of the class, not of an instance"):
+        asyncio.run(workflow_flag(service.flags.new_checkout))
+    with pytest.raises(TypeError, match=r"is not a flag getter: pass one as 'Flags.new_checkout'"):
+        asyncio.run(workflow_flag(len))  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"is not a generated Flags: it has no getters"):
+        flag_activity(object())
+    snapshot = FlagSnapshot(None, {"max_items": 5}, {"Flags.max_items": "max_items"})
+    assert snapshot[module.Flags.max_items] == 5
+    with pytest.raises(
+        KeyError, match=r"Flags.discount is not in this snapshot; it holds Flags.max_items"
+    ):
+        snapshot[module.Flags.discount]
