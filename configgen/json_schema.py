@@ -86,6 +86,11 @@ def _field(field: Field, *, entry: bool) -> JSON:
         described.append("Required: a file or the environment must give it.")
     if field.sensitive:
         described.append("Sensitive: shown as *** by the generated module.")
+    if field.rules.pattern is not None and ecma_pattern(field.rules.pattern) is None:
+        described.append(
+            f"Must match pattern={field.rules.pattern} (checked when loading: JSON Schema "
+            "cannot say it exactly)."
+        )
     if field.env is not None:
         described.append(f"Environment variable: {field.env}")
     found: JSON = {"description": "\n\n".join(described)} if described else {}
@@ -96,8 +101,8 @@ def _field(field: Field, *, entry: bool) -> JSON:
         # config.toml itself must stay valid, so the placeholder is accepted as it is
         typed = {"anyOf": [{"const": default}, typed]} if exact else _typed(field.type, Rules())
     found.update(typed)
-    if not entry and exact and not field.sensitive:
-        found["default"] = default
+    if not entry and exact and not (field.sensitive or field.required):
+        found["default"] = default  # a required key's default is a placeholder
     return found
 
 
@@ -261,11 +266,15 @@ class _Emitter:
             _, add_flags, del_flags, inner = argument
             if add_flags or del_flags:
                 raise _Untranslatable
+            if len(inner) == 1 and inner[0][0] in (c.LITERAL, c.IN):
+                return self.sequence(inner)
             return f"(?:{self.sequence(inner)})"
         if op in (c.MAX_REPEAT, c.MIN_REPEAT):
             low, high, inner = argument
             repeated = self.sequence(inner)
-            if not (len(inner) == 1 and inner[0][0] in (c.LITERAL, c.NOT_LITERAL, c.ANY, c.IN)):
+            # one character, class or group takes the count as it is
+            single = (c.LITERAL, c.NOT_LITERAL, c.ANY, c.IN, c.SUBPATTERN, c.BRANCH)
+            if not (len(inner) == 1 and inner[0][0] in single):
                 repeated = f"(?:{repeated})"
             return repeated + _count(low, high, c.MAXREPEAT)
         raise _Untranslatable

@@ -42,6 +42,7 @@ PROPERTY = settings(
 )
 CONFIGS = [
     DATA / "everything.toml",
+    DATA / "schema_cases.toml",
     DATA / "spec.toml",
     REPO / "examples" / "hatch-service" / "config" / "config.toml",
     REPO / "examples" / "setuptools-service" / "config.toml",
@@ -130,6 +131,16 @@ def test_arrays_and_maps_of_tables(tmp_path: Path) -> None:
     assert problems_in(schema, '[upstreams.x]\nurl = "u"\nretries = [1]\nextra = 1\n')
     assert problems_in(schema, '[upstreams.x]\nurl = "u"\nretries = ["1"]\n')
     assert problems_in(schema, '[upstreams.x]\nurl = "u"\nretries = [1]\n') == []
+
+
+@pytest.mark.parametrize("name", ["everything", "schema_cases"])
+def test_schema_text_is_pinned(name: str) -> None:
+    """The same bytes on every Python (the tests run on 3.10-3.13); UPDATE_GOLDEN=1 rewrites."""
+    text = dumps(schema_of(DATA / f"{name}.toml"))
+    pinned = DATA / f"{name}.schema.json"
+    if os.environ.get("UPDATE_GOLDEN"):
+        pinned.write_text(text, encoding="utf-8", newline="\n")
+    assert pinned.read_text(encoding="utf-8") == text
 
 
 def test_schema_text_is_reproducible() -> None:
@@ -690,6 +701,20 @@ def test_patterns_in_taplo_and_tombi(tmp_path: Path, cli: Callable[..., CLIResul
     assert taplo_lines(root, "--schema", schema, "bad.toml") == (1, {1, 2})
     assert tombi_lines(root, "good.toml") == (0, set())
     assert tombi_lines(root, "bad.toml") == (1, {1, 2})
+
+
+def test_both_tools_take_config_toml_itself(tmp_path: Path) -> None:
+    """Required placeholders, dates and times, arrays and maps of tables, patterns."""
+    shutil.copy(DATA / "schema_cases.toml", tmp_path / "config.toml")
+    shutil.copy(DATA / "schema_cases.schema.json", tmp_path / "config.schema.json")
+    schema = (tmp_path / "config.schema.json").as_uri()
+    assert taplo_lines(tmp_path, "--schema", schema, "config.toml") == (0, set())
+    (tmp_path / "tombi.toml").write_text(
+        '[schema]\ncatalog = { paths = [] }\n\n[[schemas]]\npath = "config.schema.json"\n'
+        'include = ["config.toml"]\n',
+        encoding="utf-8",
+    )
+    assert tombi_lines(tmp_path, "config.toml") == (0, set())
 
 
 def test_floats_nan_and_inf_where_no_bounds(tmp_path: Path, cli: Callable[..., CLIResult]) -> None:
