@@ -9,7 +9,18 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from configgen import __version__
-from configgen.commands import check, diff, flags, generate, init, schema, serve, validate, watch
+from configgen.commands import (
+    check,
+    diff,
+    flags,
+    generate,
+    init,
+    lsp,
+    schema,
+    serve,
+    validate,
+    watch,
+)
 from configgen.diagnostics import print_diagnostics
 from configgen.settings import ProjectNotFoundError, SettingsError, find_project, locate_project
 
@@ -20,6 +31,7 @@ COMMANDS = {
     "flags": flags.run,
     "generate": generate.run,
     "init": init.run,
+    "lsp": lsp.run,
     "schema": schema.run,
     "serve": serve.serve,
     "validate": validate.run,
@@ -77,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     flags.add_parser(commands, common)
     schema.add_parser(commands, common)
     serve.add_parsers(commands, common)
+    lsp.add_parser(commands)
     commands.add_parser(
         "watch", parents=[common], help="regenerate on every change of the inputs (Ctrl-C stops)"
     )
@@ -88,8 +101,8 @@ def _find_project(args: argparse.Namespace) -> None:
     if args.project is not None:
         return
     here = Path.cwd()
-    if args.command in ("init", "auth"):
-        args.project = Path(".")  # init starts a project here; auth needs none
+    if args.command in ("init", "auth", "lsp"):
+        args.project = Path(".")  # init starts a project here; auth and lsp need none
     elif args.command == "validate" and args.files:
         args.project = find_project(here) or here  # only for the env-prefix, when there is one
     else:
