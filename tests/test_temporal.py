@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import subprocess
+import sys
 import sysconfig
 import threading
 import time
@@ -27,8 +29,10 @@ from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
 
+from configgen.cli import main
 from configgen.stores import RedisStore
 from configgen.temporal import FlagChangeNotifier, FlagsPlugin, data_converter
+from tests.conftest import REPO
 from tests.servers import free_port
 
 pytestmark = pytest.mark.integration
@@ -374,3 +378,24 @@ def test_a_getter_of_an_instance_is_refused_before_anything_runs(
         KeyError, match=r"Flags.discount is not in this snapshot; it holds Flags.max_items"
     ):
         snapshot[module.Flags.discount]
+
+
+def test_the_example_runs_against_a_dev_server_it_starts(tmp_path: Path) -> None:
+    _temporal_binary()
+    example = tmp_path / "temporal-workflow"
+    shutil.copytree(REPO / "examples" / "temporal-workflow", example)
+    assert main(["generate", "--project", str(example)]) == 0
+    environment = {**os.environ, "PYTHONPATH": str(example / "src")}
+    environment["PATH"] = os.pathsep.join([sysconfig.get_path("scripts"), environment["PATH"]])
+    result = subprocess.run(
+        [sys.executable, "-m", "orders", "--dev-server"],
+        capture_output=True, text=True, env=environment, timeout=120, cwd=example,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-5:] == [
+        "order A-1: express shipping by post",  # alice is listed
+        "order B-2: express shipping by post",  # bob is in the segment eu
+        "order C-3: standard shipping by post",
+        "order D-4: refused, more than 20 items",
+        "dispatch used the carriers ['post', 'courier']",
+    ]
