@@ -757,11 +757,16 @@ def _defaults(arguments: ast.arguments) -> list[ast.expr]:
 def _own_nodes(node: ast.AST) -> Iterator[ast.AST]:
     """*node* and what it holds, but not the bodies of functions and classes inside it
     (those are scopes of their own; the def or class statement itself is yielded)."""
-    yield node
-    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
-        return
-    for child in ast.iter_child_nodes(node):
-        yield from _own_nodes(child)
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        if isinstance(current, _SCOPES):
+            continue
+        stack.extend(reversed(list(ast.iter_child_nodes(current))))
+
+
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 
 
 def _returns(body: list[ast.stmt]) -> Iterator[ast.Return]:

@@ -109,6 +109,7 @@ class Workspace:
 
     def __init__(self) -> None:
         self.texts: dict[Path, str] = {}
+        self._scanned: tuple[object, Scan] | None = None
 
     # -- documents -----------------------------------------------------------------------
 
@@ -166,10 +167,19 @@ class Workspace:
         return schema, settings.flags
 
     def scan(self, context: _Context, schema: FlagsSchema) -> Scan:
+        """The references of the project's flags; read again only when flags.toml, a Python
+        file on disk or an open one has changed since the last time."""
         assert context.settings is not None and context.root is not None
-        files = list(python_files(default_paths(context.settings), context.settings))
+        files = [
+            f.resolve() for f in python_files(default_paths(context.settings), context.settings)
+        ]
         texts = {path: text for path, text in self.texts.items() if path.suffix == ".py"}
-        return scan(schema, [f.resolve() for f in files], root=context.root, texts=texts)
+        key = (schema, context.root, tuple(_stamp(f) for f in files), tuple(sorted(texts.items())))
+        if self._scanned is not None and self._scanned[0] == key:
+            return self._scanned[1]
+        found = scan(schema, files, root=context.root, texts=texts)
+        self._scanned = (key, found)
+        return found
 
     # -- diagnostics ---------------------------------------------------------------------
 
@@ -545,6 +555,14 @@ def _trailing_comment(before: str) -> str | None:
 
 def _sections(root: Section) -> list[Section]:
     return root.walk()
+
+
+def _stamp(path: Path) -> tuple[Path, int, int]:
+    try:
+        status = path.stat()
+    except OSError:
+        return path, -1, -1
+    return path, status.st_mtime_ns, status.st_size
 
 
 def _inside_any(path: Path, context: _Context) -> bool:
