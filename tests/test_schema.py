@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 from configgen.config_reader import read_config
 from configgen.flags_reader import FLAG_KEYS, SEGMENT_KEYS, read_flags
 from configgen.json_schema import config_schema, dumps, ecma_pattern, flags_schema
+from configgen.model import ConfigSchema, FieldType, ListOf, MapOf, Rules, Section, SectionRef
 from tests.conftest import DATA, REPO, CLIResult, write_project
 from tests.test_fuzz import documents, flag_documents
 
@@ -204,20 +205,47 @@ def test_configs_with_rules_are_valid_against_their_own_schema(
     assert problems_in(config_schema(schema), text) == []
 
 
-@pytest.fixture(scope="module")
-def everything(tmp_path_factory: pytest.TempPathFactory) -> tuple[ModuleType, dict[str, Any]]:
-    """The generated loader of tests/data/everything.toml, and the schema of its files."""
+def generated_loader(
+    factory: pytest.TempPathFactory, name: str, prefix: str
+) -> tuple[ModuleType, dict[str, Any]]:
+    """The generated loader of tests/data/NAME.toml, and the schema of its files."""
     from configgen.cli import main
     from tests.conftest import import_file
 
     root = write_project(
-        tmp_path_factory.mktemp("everything") / "proj",
-        (DATA / "everything.toml").read_text(encoding="utf-8"),
-        prefix="DEMO_",
+        factory.mktemp(name) / "proj",
+        (DATA / f"{name}.toml").read_text(encoding="utf-8"),
+        prefix=prefix,
     )
     assert main(["generate", "--project", str(root)]) == 0
     module = import_file(root / "src" / "app" / "configgen_config.py")
-    return module, schema_of(root / "config.toml", "DEMO_")
+    return module, schema_of(root / "config.toml", prefix)
+
+
+@pytest.fixture(scope="module")
+def loaders(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Callable[[str], tuple[ModuleType, dict[str, Any], ConfigSchema]]:
+    """The generated loader of tests/data/NAME.toml, the schema of its files, and its model."""
+    made: dict[str, tuple[ModuleType, dict[str, Any], ConfigSchema]] = {}
+
+    def get(name: str) -> tuple[ModuleType, dict[str, Any], ConfigSchema]:
+        if name not in made:
+            module, schema = generated_loader(tmp_path_factory, name, "DEMO_")
+            model, _ = read_config(DATA / f"{name}.toml", "config.toml", "DEMO_")
+            assert model is not None
+            made[name] = (module, schema, model)
+        return made[name]
+
+    return get
+
+
+@pytest.fixture(scope="module")
+def everything(
+    loaders: Callable[[str], tuple[ModuleType, dict[str, Any], ConfigSchema]],
+) -> tuple[ModuleType, dict[str, Any]]:
+    module, schema, _ = loaders("everything")
+    return module, schema
 
 
 def loader_accepts(module: ModuleType, path: Path) -> bool:
@@ -229,52 +257,115 @@ def loader_accepts(module: ModuleType, path: Path) -> bool:
     return True
 
 
-_near_values = st.one_of(
-    st.sampled_from([0, 1, 8, 10, 65535, 65536, -1, 0.05, 0.1, 1.5, 2**63 - 1]),
-    st.sampled_from(["", "fast", "slow", "x", "app-1", "App", "12345678", "none"]),
-    st.floats(allow_nan=True, allow_infinity=True),
-    st.integers(-(2**63), 2**63 - 1),
-    st.booleans(),
-    st.text(max_size=12),
-    st.dates(),
-    st.times(),
-    st.datetimes(timezones=st.none() | st.just(datetime.timezone.utc)),
-    st.lists(st.sampled_from(["a", "localhost", 1, 2.5]), max_size=12),
-    st.dictionaries(st.sampled_from(["team", "tier", "x"]), st.sampled_from(["a", 1])),
-    st.lists(st.lists(st.integers(-3, 3), max_size=2), max_size=2),
-)
-_EVERYTHING_KEYS = [
-    *(f"{key}" for key in ("name", "debug", "ratio", "started", "local_started", "release_day",
-                           "backup_at", "tags", "matrix", "weights", "mode", "api-key")),
-    *(f"server.{key}" for key in ("host", "port", "timeout", "hostname", "allowed_hosts")),
-    "server.tls.enabled", "server.tls.ciphers", "server.tls.client-auth.mode",
-    "database.password", "database.pool_size", "labels", "limits", "empty_map", "upstreams",
-    "nonsense", "server.nonsense",
-]  # fmt: skip
-
-
-def _nest(flat: dict[str, Any]) -> dict[str, Any]:
+def _nest(flat: dict[tuple[str, ...], Any]) -> dict[str, Any]:
     document: dict[str, Any] = {}
-    for dotted, value in flat.items():
-        *tables, key = dotted.split(".")
+    for path, value in flat.items():
         place = document
-        for table in tables:
+        for table in path[:-1]:
             place = place.setdefault(table, {})
-        place[key] = value
+        place[path[-1]] = value
     return document
 
 
-@PROPERTY
-@given(st.dictionaries(st.sampled_from(_EVERYTHING_KEYS), _near_values, max_size=6))
+_WRONG = st.one_of(st.booleans(), st.integers(-3, 3), st.text(max_size=3), st.floats())
+
+
+def values_for(
+    field_type: FieldType, rules: Rules, model: ConfigSchema, *, wrong: bool = True
+) -> st.SearchStrategy[Any]:
+    """Values for a key of *field_type*: many that keep its rules, some of its type at the
+    edges of the rules or anywhere, and (with *wrong*) some of another type."""
+    low = rules.min
+    high = rules.max
+    if isinstance(field_type, SectionRef):
+        entry = next(e for e in model.entries if e.class_name == field_type.class_name)
+        found = _table_values(entry, model, wrong=wrong)
+    elif isinstance(field_type, (ListOf, MapOf)):
+        inner = field_type.item if isinstance(field_type, ListOf) else field_type.value
+        sizes = {"min_size": int(low or 0), "max_size": int(high if high is not None else 3)}
+        outside = {"max_size": sizes["max_size"] + 1}
+        if isinstance(field_type, ListOf):
+            good = st.lists(values_for(inner, Rules(), model, wrong=False), **sizes)
+            some = st.lists(values_for(inner, Rules(), model, wrong=wrong), **outside)
+        else:
+            keys = st.text(min_size=1, max_size=4)
+            good = st.dictionaries(keys, values_for(inner, Rules(), model, wrong=False), **sizes)
+            some = st.dictionaries(keys, values_for(inner, Rules(), model, wrong=wrong), **outside)
+        found = st.one_of(good, good, some)
+    else:
+        found = _scalar_values(field_type.kind, rules)
+    return st.one_of(found, found, found, _WRONG) if wrong else found
+
+
+def _scalar_values(kind: str, rules: Rules) -> st.SearchStrategy[Any]:
+    low, high = rules.min, rules.max
+    near = [edge + step for edge in (low, high) if edge is not None for step in (-1, 0, 1)]
+    if kind == "int":
+        anywhere: st.SearchStrategy[Any] = st.integers(-(2**63), 2**63 - 1)
+        kept: st.SearchStrategy[Any] = st.integers(
+            None if low is None else int(low), None if high is None else int(high)
+        )
+    elif kind == "float":
+        anywhere = st.one_of(st.floats(), st.integers(-(2**63), 2**63 - 1))
+        kept = st.floats(low, high, allow_nan=low is None and high is None)
+    elif kind == "bool":
+        return st.booleans()
+    elif kind == "datetime":
+        return st.datetimes(timezones=st.none() | st.just(datetime.timezone.utc))
+    elif kind == "date":
+        return st.dates()
+    elif kind == "time":
+        return st.times()
+    else:
+        anywhere = st.text(max_size=12)
+        if rules.pattern is not None:
+            kept = st.from_regex(rules.pattern, fullmatch=True)
+        elif rules.oneof:
+            kept = st.sampled_from(rules.oneof)
+        else:
+            kept = st.text(min_size=int(low or 0), max_size=int(high if high is not None else 12))
+        near = ["x" * int(length) for length in near if length >= 0]
+    edges = st.sampled_from(near) if near else anywhere
+    return st.one_of(kept, kept, anywhere, edges)
+
+
+def _table_values(section: Section, model: ConfigSchema, *, wrong: bool) -> st.SearchStrategy[Any]:
+    """An entry of a map or array of tables: every key, (with *wrong*) now and then not."""
+    keyed = {f.key: values_for(f.type, f.rules, model, wrong=wrong) for f in section.fields}
+    keyed.update({sub.key: _table_values(sub, model, wrong=wrong) for sub in section.sections})
+    whole = st.fixed_dictionaries(keyed)
+    return st.one_of(whole, whole, st.fixed_dictionaries({}, optional=keyed)) if wrong else whole
+
+
+@st.composite
+def override_files(draw: st.DrawFn, model: ConfigSchema) -> dict[str, Any]:
+    """An override file setting a few keys of *model* (sometimes one it does not have)."""
+    fields = draw(st.lists(st.sampled_from(model.fields()), max_size=3, unique_by=id))
+    flat: dict[tuple[str, ...], Any] = {
+        field.path: draw(values_for(field.type, field.rules, model)) for field in fields
+    }
+    if draw(st.integers(0, 9)) == 5:  # hypothesis favours 0
+        flat[(*draw(st.sampled_from(fields)).path[:-1], "nonsense") if fields else ("x",)] = 1
+    return _nest(flat)
+
+
+@pytest.mark.parametrize("name", ["everything", "schema_cases"])
+@settings(PROPERTY, max_examples=300)
+@given(data=st.data())
 def test_schema_never_refuses_an_override_file_the_loader_accepts(
-    everything: tuple[ModuleType, dict[str, Any]], tmp_path_factory: Any, flat: dict[str, Any]
+    loaders: Callable[[str], tuple[ModuleType, dict[str, Any], ConfigSchema]],
+    tmp_path_factory: Any,
+    name: str,
+    data: st.DataObject,
 ) -> None:
-    module, schema = everything
-    text = tomlkit.dumps(_nest(flat))
+    module, schema, model = loaders(name)
+    document = data.draw(override_files(model))
+    text = tomlkit.dumps(document)
     path: Path = tmp_path_factory.mktemp("override") / "override.toml"
     path.write_text(text, encoding="utf-8")
     accepted = loader_accepts(module, path)
     found = problems_in(schema, text)
+    event(f"loader {'accepts' if accepted else 'refuses'}")
     event(
         f"loader {'accepts' if accepted else 'refuses'}, schema {'refuses' if found else 'accepts'}"
     )
