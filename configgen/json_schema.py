@@ -434,7 +434,6 @@ def flags_schema() -> JSON:
             "flags": {"$ref": "#/$defs/category"},
             "segments": {
                 "type": "object",
-                "propertyNames": {"minLength": 1},
                 "additionalProperties": {"$ref": "#/$defs/segment"},
             },
         },
