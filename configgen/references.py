@@ -144,6 +144,7 @@ class _Module:
         self.scopes: list[_Scope] = []
         self.classes: list[_Class] = []
         self.scope_of: dict[int, _Scope] = {}
+        self.fixtures: list[tuple[str, Callable[[], _Kind | None]]] = []
         self.top = self.new_scope(None)
         self.collect(tree.body, self.top, None)
 
@@ -176,7 +177,7 @@ class _Module:
             base = _absolute(node.module, node.level, self.package)
             for alias in node.names:
                 name = alias.asname or alias.name
-                scope.bind(name, functools.partial(self.project.imported, base, alias.name))
+                scope.bind(name, functools.partial(self.imported, base, alias.name))
         elif isinstance(node, ast.Assign):
             for each in node.targets:
                 self.assign(each, node.value, scope, target)
@@ -200,6 +201,9 @@ class _Module:
                         scope.bind(name, lambda: None)
         elif isinstance(node, ast.ExceptHandler) and node.name:
             scope.bind(node.name, lambda: None)
+
+    def imported(self, module: str, name: str) -> _Kind | None:
+        return self.project.imported(module, name)
 
     def import_name(self, alias: ast.alias, scope: _Scope) -> None:
         if alias.asname:
@@ -278,7 +282,7 @@ class _Module:
         else:
             scope.bind(node.name, result)
         if any(d.split(".")[-1] == "fixture" for d in decorators):
-            self.project.fixtures.setdefault(_fixture_name(node), []).append(result)
+            self.fixtures.append((_fixture_name(node), result))
 
     def parameter(self, argument: ast.arg, scope: _Scope) -> _Kind | None:
         if argument.annotation is not None:
@@ -526,7 +530,8 @@ def _span(node: ast.AST, named: ast.AST | None) -> tuple[int, int, int, int]:
 class _Project:
     def __init__(self, schema: FlagsSchema) -> None:
         self.shape = _Shape(schema)
-        self.modules: dict[str, _Module] = {}
+        self.modules: dict[str, _Module] = {}  # by dotted name, for imports
+        self.every: list[_Module] = []  # also those that share a name (two conftest.py)
         self.classes: dict[str, _Class] = {}
         self.fixtures: dict[str, list[Callable[[], _Kind | None]]] = {}
         self.fixture_env: dict[str, _Kind] = {}
@@ -534,9 +539,17 @@ class _Project:
         self.attributes: dict[str, _Kind] = {}
 
     def add(self, module: _Module) -> None:
-        self.modules.setdefault(module.name, module)
+        """Take *module* in (a module read for an earlier scan starts afresh)."""
+        module.project = self
+        for scope in module.scopes:
+            scope.env = {}
         for cls in module.classes:
+            cls.env = {}
             self.classes[cls.ident] = cls
+        for name, thunk in module.fixtures:
+            self.fixtures.setdefault(name, []).append(thunk)
+        self.modules.setdefault(module.name, module)
+        self.every.append(module)
 
     def module_kind(self, dotted: str) -> _Kind | None:
         last = dotted.rsplit(".", 1)[-1]
@@ -576,7 +589,7 @@ class _Project:
     def run(self) -> None:
         for _ in range(_ROUNDS):
             changed = False
-            for module in self.modules.values():
+            for module in self.every:
                 changed = module.evaluate() or changed
             changed = self.gather() or changed
             if not changed:
@@ -590,7 +603,7 @@ class _Project:
             if kind is not None:
                 fixtures[name] = kind
         names: dict[str, _Kind] = {}
-        for module in self.modules.values():
+        for module in self.every:
             for scope in module.scopes:
                 for name, kind in scope.env.items():
                     if kind.what == "flags":
@@ -605,16 +618,31 @@ class _Project:
         return changed
 
 
+class ModuleCache:
+    """Python files read by earlier scans, by path and text: a scan after an edit of
+    flags.toml, or of one Python file, parses and collects only what changed."""
+
+    def __init__(self) -> None:
+        self.read: dict[Path, tuple[str, str, _Module | Diagnostic | None]] = {}
+
+
 def scan(
-    schema: FlagsSchema, files: Iterable[Path], *, root: Path, texts: dict[Path, str] | None = None
+    schema: FlagsSchema,
+    files: Iterable[Path],
+    *,
+    root: Path,
+    texts: dict[Path, str] | None = None,
+    cache: ModuleCache | None = None,
 ) -> Scan:
     """Every read of a flag of *schema* in *files* (paths shown relative to *root*).
 
-    *texts* gives the text of files that are open in an editor, in place of what is on disk.
+    *texts* gives the text of files that are open in an editor, in place of what is on disk;
+    *cache* keeps the files read, for the next scan.
     """
     project = _Project(schema)
     problems: list[Diagnostic] = []
     count = 0
+    kept: dict[Path, tuple[str, str, _Module | Diagnostic | None]] = {}
     for path in files:
         shown = _shown(path, root)
         text = (texts or {}).get(path)
@@ -626,26 +654,42 @@ def scan(
                     Diagnostic(shown, 1, 1, "", f"cannot read the file: {exc}; skipped")
                 )
                 continue
-        if text.startswith("# generated by configgen"):
-            continue
-        try:
-            tree = ast.parse(text, filename=shown)
-        except SyntaxError as exc:
-            problems.append(Diagnostic(shown, exc.lineno or 1, exc.offset or 1, "",
-                                       f"not valid Python ({exc.msg}); skipped"))  # fmt: skip
-            continue
-        except ValueError as exc:  # a NUL byte
-            problems.append(Diagnostic(shown, 1, 1, "", f"not valid Python ({exc}); skipped"))
-            continue
-        count += 1
-        project.add(_Module(project, path, shown, tree))
+        before = cache.read.get(path) if cache is not None else None
+        if before is not None and before[:2] == (shown, text):
+            read = before[2]
+        else:
+            read = _read_module(project, path, shown, text)
+        kept[path] = (shown, text, read)
+        if isinstance(read, Diagnostic):
+            problems.append(read)
+        elif read is not None:
+            count += 1
+            project.add(read)
+    if cache is not None:
+        cache.read = kept
     project.run()
     references: list[Reference] = []
     unknown: list[Diagnostic] = []
-    for module in project.modules.values():
+    for module in project.every:
         module.uses(references, unknown)
     references.sort(key=lambda r: (r.flag, r.shown, r.line, r.col))
     return Scan(references, sorted(set(unknown), key=_order), problems, count)
+
+
+def _read_module(
+    project: _Project, path: Path, shown: str, text: str
+) -> _Module | Diagnostic | None:
+    """The file parsed and its bindings collected; why not; or None for a generated module."""
+    if text.startswith("# generated by configgen"):
+        return None
+    try:
+        tree = ast.parse(text, filename=shown)
+    except SyntaxError as exc:
+        return Diagnostic(shown, exc.lineno or 1, exc.offset or 1, "",
+                          f"not valid Python ({exc.msg}); skipped")  # fmt: skip
+    except ValueError as exc:  # a NUL byte
+        return Diagnostic(shown, 1, 1, "", f"not valid Python ({exc}); skipped")
+    return _Module(project, path, shown, tree)
 
 
 def _order(diagnostic: Diagnostic) -> tuple[str, int, int, str]:

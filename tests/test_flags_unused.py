@@ -302,3 +302,43 @@ def test_flag_positions_do_not_depend_on_memory_reuse(tmp_path: Path) -> None:
         assert schema is not None
         [flag] = [f for f in schema.flags() if f.key == "ui.unused_color"]
         assert flag.line == expected
+
+
+def test_modules_of_one_name_are_all_read(tmp_path: Path, cli: Callable[..., CLIResult]) -> None:
+    """Two ``conftest.py`` (no ``__init__.py``) are both read, not the first only."""
+    root = _project(tmp_path / "proj")
+    (root / "flags.toml").write_text(
+        '[flags.a]\ntype = "bool"\ndefault = false\n\n[flags.b]\ntype = "bool"\ndefault = false\n'
+    )
+    for name in ("src/app/other.py", "src/app/plain.py", "src/app/service.py",
+                 "tests/test_service.py"):  # fmt: skip
+        (root / name).unlink()
+    reader = "from app.configgen_flags import Flags\n\nFLAGS = Flags()\nFLAGS.{}()\n"
+    (root / "tests" / "conftest.py").write_text(reader.format("a"))
+    (root / "tests" / "deep").mkdir()
+    (root / "tests" / "deep" / "conftest.py").write_text(reader.format("b"))
+    result = cli("flags", "unused", "--project", root)
+    assert "flag a is used only by tests" in result.out
+    assert "flag b is used only by tests" in result.out
+
+
+def test_a_cache_gives_the_same_answers(tmp_path: Path) -> None:
+    from configgen.references import ModuleCache, python_files
+
+    root = _project(tmp_path / "proj")
+    schema, _ = read_flags(root / "flags.toml", "flags.toml")
+    assert schema is not None
+    files = list(python_files([root / "src", root / "tests"]))
+    cache = ModuleCache()
+    plain = scan(schema, files, root=root)
+    assert scan(schema, files, root=root, cache=cache) == plain
+    assert scan(schema, files, root=root, cache=cache) == plain  # every module from the cache
+    (root / "flags.toml").write_text(FLAGS.replace("[flags.via_self]", "[flags.via_selfie]"))
+    smaller, _ = read_flags(root / "flags.toml", "flags.toml")
+    assert smaller is not None
+    again = scan(smaller, files, root=root, cache=cache)
+    assert again == scan(smaller, files, root=root)
+    assert (
+        "src/app/service.py:24:31: Flags has no flag 'via_self' (did you mean 'via_selfie'?)"
+        in [str(d) for d in again.unknown]
+    )

@@ -21,7 +21,14 @@ from configgen.diagnostics import Diagnostic
 from configgen.flags_reader import FLAG_KEYS, SEGMENT_KEYS, parse_flags
 from configgen.model import FLAG_KINDS, ConfigSchema, Field, Flag, FlagsSchema, Section
 from configgen.pipeline import validate_text
-from configgen.references import Reference, Scan, default_paths, python_files, scan
+from configgen.references import (
+    ModuleCache,
+    Reference,
+    Scan,
+    default_paths,
+    python_files,
+    scan,
+)
 from configgen.settings import (
     Settings,
     SettingsError,
@@ -110,6 +117,7 @@ class Workspace:
     def __init__(self) -> None:
         self.texts: dict[Path, str] = {}
         self._scanned: tuple[object, Scan] | None = None
+        self._modules = ModuleCache()
 
     # -- documents -----------------------------------------------------------------------
 
@@ -177,7 +185,7 @@ class Workspace:
         key = (schema, context.root, tuple(_stamp(f) for f in files), tuple(sorted(texts.items())))
         if self._scanned is not None and self._scanned[0] == key:
             return self._scanned[1]
-        found = scan(schema, files, root=context.root, texts=texts)
+        found = scan(schema, files, root=context.root, texts=texts, cache=self._modules)
         self._scanned = (key, found)
         return found
 
