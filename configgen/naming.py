@@ -7,6 +7,7 @@ golden module and checks that these lists still cover what the templates write.
 
 from __future__ import annotations
 
+import builtins
 import keyword
 import re
 
@@ -77,7 +78,13 @@ TESTING_MODULE_NAMES = frozenset(TESTING_PUBLIC) | frozenset(
 )
 # What a generated class or type alias may not be named: the testing module imports
 # the config classes and the enum aliases beside each module's own names.
-TYPE_NAMES_TAKEN = CONFIG_MODULE_NAMES | FLAGS_MODULE_NAMES | TESTING_MODULE_NAMES
+# Builtins too: a table [value_error] made a class ValueError that `raise ValueError` found.
+TYPE_NAMES_TAKEN = (
+    CONFIG_MODULE_NAMES
+    | FLAGS_MODULE_NAMES
+    | TESTING_MODULE_NAMES
+    | frozenset(name for name in dir(builtins) if name[:1].isupper())
+)
 # Names read inside the body of a generated section class: a field of the same name
 # would shadow them there.
 SECTION_BODY_NAMES = frozenset(
@@ -107,6 +114,7 @@ FLAGS_BODY_NAMES = frozenset(
         "Any",
         "Callable",
         "EvaluationContext",
+        "Exception",
         "FlagStore",
         "Flags",
         "Mapping",

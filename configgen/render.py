@@ -6,7 +6,6 @@ import datetime
 import functools
 import re
 import textwrap
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -270,28 +269,30 @@ def _all_types(schema: ConfigSchema) -> set[FieldType]:
 # -- flags --------------------------------------------------------------------------------
 
 
-def _bucketing_source(scheme: bucketing.Scheme) -> str:
-    """`configgen.bucketing`'s functions for *scheme*, renamed private, for the generated
-    module."""
+def _bucketing_source() -> str:
+    """`configgen.bucketing`'s `Rollout` and what it uses, renamed private, for the generated
+    module: one implementation of the buckets for the library and the generated code."""
     import inspect
 
-    functions: list[Callable[..., object]]
-    if scheme == "flagd-v2":
-        functions = [bucketing.murmur3_32, bucketing.bucket_v2, bucketing.in_rollout_v2]
-    else:
-        functions = [
-            bucketing.murmur3_32,
-            bucketing.cbor_pair,
-            bucketing.bucket,
-            bucketing.in_rollout,
-        ]
-    text = "\n\n".join(inspect.getsource(function).rstrip("\n") for function in functions)
-    text = re.sub(r"\b(bucket|in_rollout)_v2\(", r"\1(", text)
-    for public in ("murmur3_32", "cbor_pair", "bucket", "in_rollout"):
-        text = re.sub(rf"\b{public}\(", f"_{public}(", text)
-    text = text.replace("RESOLUTION", "100_000")
-    text = text.replace("def _bucket(", "@functools.lru_cache(maxsize=65_536)\ndef _bucket(")
-    return text.replace("\n\ndef ", "\n\n\ndef ").replace("\n\n@functools", "\n\n\n@functools")
+    pieces: list[object] = [
+        bucketing.murmur3_32,
+        bucketing._murmur3_mix,
+        bucketing._murmur3_finish,
+        bucketing._c_murmur3,
+        "_C_MURMUR3 = _c_murmur3()",
+        "EVERYONE = 100_001",
+        bucketing.cbor_text,
+        bucketing._utf8,
+        bucketing.threshold,
+        bucketing.Rollout,
+    ]
+    text = "\n\n\n".join(
+        piece if isinstance(piece, str) else inspect.getsource(piece).rstrip("\n")  # type: ignore[arg-type]
+        for piece in pieces
+    )
+    for public in ("murmur3_32", "cbor_text", "threshold", "Rollout", "EVERYONE"):
+        text = re.sub(rf"(?<![\w.]){public}\b", f"_{public}", text)
+    return text
 
 
 _FLAG_READERS = {
@@ -299,7 +300,7 @@ _FLAG_READERS = {
     "int": "_int",
     "float": "_float",
     "string": "_str",
-    "percent": "_percentage",
+    "percent": "_threshold_of",
 }
 
 
@@ -348,51 +349,126 @@ def _strings_set(values: tuple[object, ...]) -> pyexpr.Expr:
     )
 
 
-def _typed_set(values: tuple[object, ...]) -> pyexpr.Expr:
-    """``frozenset({("str", "DE"), ("number", 1), ("bool", True)})``: each value with its
-    kind, as the generated ``_typed()`` gives them (``True`` is not ``1``, ``1`` is ``1.0``)."""
-    kinds = [segment_value(v) for v in values]
-    if any(kind == "other" for kind, _ in kinds):
-        raise TypeError(f"a segment value must be a str, int, float or bool, not {values!r}")
-    ordered = sorted(set(kinds), key=lambda pair: (pair[0], str(pair[1])))
+def _segment_kinds(segment: Segment) -> set[str]:
+    return {segment_value(v)[0] for v in segment.values}
+
+
+def _segment_expr(segment: Segment) -> pyexpr.Expr:
+    """A segment of users: their keys. Of one kind of value: the values. Of several: each
+    value with its kind, ``("number", 1)``, as the generated ``_typed()`` gives them."""
+    if segment.attribute is None:
+        return _strings_set(segment.users)
+    if len(_segment_kinds(segment)) == 1:
+        return _strings_set(tuple(dict.fromkeys(segment.values)))
+    typed = sorted(set(map(segment_value, segment.values)), key=lambda p: (p[0], str(p[1])))
     return pyexpr.call(
         "frozenset",
         pyexpr.Bracketed(
             "{",
             "}",
             tuple(
-                pyexpr.tuple_of([pyexpr.Atom(pyexpr.string(k)), pyexpr.scalar(v)])
-                for k, v in ordered
+                pyexpr.tuple_of([pyexpr.Atom(pyexpr.string(k)), pyexpr.scalar(v)]) for k, v in typed
             ),
         ),
     )
 
 
-def _segment_expr(segment: Segment) -> pyexpr.Expr:
-    if segment.attribute is None:
-        return pyexpr.call("_Segment", users=_strings_set(segment.users))
-    return pyexpr.call(
-        "_Segment",
-        attribute=pyexpr.Atom(pyexpr.string(segment.attribute)),
-        values=_typed_set(segment.values),
+_KIND_TESTS = {
+    "str": ["isinstance(value, str)"],
+    "bool": ["isinstance(value, bool)"],
+    "number": ["isinstance(value, (int, float))", "not isinstance(value, bool)"],
+}
+
+
+def _segment_test(segment: Segment) -> list[str]:
+    """The conditions on ``value`` (the segment's attribute) that put a context in it."""
+    kinds = _segment_kinds(segment)
+    name = _segment_name(segment)
+    if len(kinds) == 1:
+        return [*_KIND_TESTS[kinds.pop()], f"value in {name}"]
+    return [f"_typed(value) in {name}"]
+
+
+def _conjunction(head: str, conditions: list[str], indent: str, tail: str = "") -> str:
+    """``head a and b tail`` on one line, or split before each ``and`` as ruff does."""
+    one_line = f"{indent}{head} {' and '.join(conditions)}{tail}"
+    if len(one_line) <= pyexpr.LINE_LENGTH or len(conditions) == 1:
+        return one_line
+    inner = indent + pyexpr.INDENT
+    lines = [f"{indent}{head} (", f"{inner}{conditions[0]}"]
+    lines += [f"{inner}and {condition}" for condition in conditions[1:]]
+    return "\n".join([*lines, f"{indent}){tail}"])
+
+
+def _flag_constant(flag: Flag, what: str) -> str:
+    return "_" + "_".join(flag.path).upper() + "_" + what
+
+
+def _evaluator_name(flag: Flag) -> str:
+    return "_evaluate_" + "_".join(flag.path)
+
+
+def _rollout_constant(flag: Flag, scheme: bucketing.Scheme) -> str:
+    """``_NAME_ROLLOUT = _Rollout("name")``: the flag's rollout buckets."""
+    arguments = [pyexpr.Atom(pyexpr.string(flag.key))]
+    if scheme != bucketing.DEFAULT_SCHEME:
+        arguments.append(pyexpr.Atom(pyexpr.string(scheme)))
+    return pyexpr.format_assignment(
+        _flag_constant(flag, "ROLLOUT"), pyexpr.call("_Rollout", *arguments)
     )
 
 
-def _targeting_name(flag: Flag) -> str:
-    return "_TARGETING_" + "_".join(flag.path).upper()
-
-
-def _targeting_expr(flag: Flag, segments: dict[str, Segment]) -> pyexpr.Expr:
-    arguments: dict[str, pyexpr.Expr] = {"key": pyexpr.Atom(pyexpr.string(flag.key))}
-    if flag.users:
-        arguments["users"] = _strings_set(flag.users)
-    if flag.segments:
-        arguments["segments"] = pyexpr.tuple_of(
-            [pyexpr.Atom(_segment_name(segments[name])) for name in flag.segments]
-        )
-    if flag.rollout is not None:
-        arguments["rollout"] = pyexpr.scalar(flag.rollout)
-    return pyexpr.call("_Targeting", **arguments)
+def _evaluator_source(flag: Flag, segments: dict[str, Segment], scheme: bucketing.Scheme) -> str:
+    """The constants and the function that evaluate a targeted bool flag's rules for a
+    context: one set lookup for its users and segments of users, a direct check of each
+    attribute segment, then its rollout. Rules are tried in flags.toml's order; the first
+    that holds makes the flag true."""
+    rollout = flag.rollout or 0
+    chosen = [segments[name] for name in flag.segments]
+    users = set(flag.users).union(*(s.users for s in chosen if s.attribute is None))
+    constants: list[str] = []
+    checks: list[list[str]] = []  # each: the lines that read a value, then the conditions
+    if users:
+        name = _flag_constant(flag, "USERS")
+        constants.append(pyexpr.format_assignment(name, _strings_set(tuple(users))))
+        checks.append([f"key in {name}"])
+    for segment in chosen:
+        if segment.attribute is not None:
+            read = pyexpr.call("ctx._attributes.get", pyexpr.Atom(pyexpr.string(segment.attribute)))
+            checks.append(
+                [pyexpr.format_assignment("value", read, "    "), *_segment_test(segment)]
+            )
+    if 0 < rollout < 100:
+        name = _flag_constant(flag, "ROLLOUT")
+        constants.append(_rollout_constant(flag, scheme))
+        checks.append([f"{name}.includes(key, {bucketing.threshold(rollout)})"])
+    what = [f"users {', '.join(sorted(flag.users))}"] if flag.users else []
+    what += [f"segments {', '.join(flag.segments)}"] if flag.segments else []
+    what += [f"a rollout of {rollout:g}%"] if rollout else []
+    lines = [
+        f"def {_evaluator_name(flag)}(ctx: EvaluationContext | None) -> bool:",
+        pyexpr.docstring(
+            "\n".join(textwrap.wrap(f"Whether {flag.key} is on for *ctx*: {'; '.join(what)}.", 81)),
+            "    ",
+        ),
+    ]
+    if rollout >= 100:
+        lines.append("    return True  # a rollout of 100%: everyone")
+    else:
+        lines += ["    if ctx is None:", "        return False"]
+        if any(check[0].startswith("key ") or ".includes(key" in check[0] for check in checks):
+            lines.append("    key = ctx._targeting_key")
+        for index, check in enumerate(checks):
+            reads = [line for line in check if line.startswith("    value = ")]
+            conditions = [line for line in check if line not in reads]
+            lines += reads
+            if index < len(checks) - 1:
+                lines += [_conjunction("if", conditions, "    ", ":"), "        return True"]
+            else:
+                lines.append(_conjunction("return", conditions, "    "))
+        if not checks:
+            lines.append("    return False")
+    return "\n\n".join(constants) + ("\n\n\n" if constants else "") + "\n".join(lines)
 
 
 def _expiry_timestamp(flag: Flag) -> int:
@@ -458,12 +534,14 @@ def render_flags(schema: FlagsSchema, *, provenance: Provenance) -> str:
 
     def state_type(flag: Flag) -> str:
         if flag.kind == "percent":
-            return "float"
+            return "int"  # the rollout's threshold
         if flag.targeted:
             return "bool | None"
         return class_name_for(flag.path) if flag.kind == "enum" else flag.python
 
     def state_default(flag: Flag) -> str:
+        if flag.kind == "percent":
+            return str(bucketing.threshold(float(flag.default)))
         return "None" if flag.targeted else _flag_literal(flag.default)
 
     def reader(flag: Flag) -> pyexpr.Expr:
@@ -473,8 +551,10 @@ def render_flags(schema: FlagsSchema, *, provenance: Provenance) -> str:
 
     kinds_order = ("bool", "int", "float", "string", "enum", "percent")
     readers_used = sorted({flag.kind for flag in flags}, key=kinds_order.index)
-    uses_targeting = any(flag.targeted for flag in flags)
+    evaluated = [flag for flag in flags if flag.targeted and flag.default is False]
+    uses_targeting = bool(evaluated)
     uses_percent = any(flag.kind == "percent" for flag in flags)
+    uses_rollout = uses_percent or any(0 < (flag.rollout or 0) < 100 for flag in evaluated)
     exported = list(naming.FLAGS_PUBLIC)
     exported += [c.class_name for c in categories] + [class_name_for(f.path) for f in enums]
     defaults = pyexpr.call(
@@ -497,10 +577,11 @@ def render_flags(schema: FlagsSchema, *, provenance: Provenance) -> str:
         "example_key": first.key if first else "name",
         "uses_targeting": uses_targeting,
         "uses_percent": uses_percent,
-        "uses_rollout": uses_targeting or uses_percent,
+        "uses_rollout": uses_rollout,
+        "evaluated": evaluated,
         "uses_expiry": any(flag.expires is not None for flag in flags),
         "readers_used": readers_used,
-        "bucketing_source": _bucketing_source(schema.bucketing),
+        "bucketing_source": _bucketing_source(),
         "provenance": provenance,
         "alias": lambda flag: class_name_for(flag.path),
         "literal": lambda flag: pyexpr.Bracketed(
@@ -518,8 +599,16 @@ def render_flags(schema: FlagsSchema, *, provenance: Provenance) -> str:
         "expiry_timestamp": _expiry_timestamp,
         "segment_name": _segment_name,
         "segment_expr": _segment_expr,
-        "targeting_name": _targeting_name,
-        "targeting_expr": lambda flag: _targeting_expr(flag, segments),
+        "evaluator_name": _evaluator_name,
+        "evaluator_source": lambda flag: _evaluator_source(flag, segments, schema.bucketing),
+        "rollout_constant": lambda flag: _rollout_constant(flag, schema.bucketing),
+        "rollout_name": lambda flag: _flag_constant(flag, "ROLLOUT"),
+        "threshold": bucketing.threshold,
+        "uses_typed": any(
+            len(_segment_kinds(segments[n])) > 1
+            for n in used_segments
+            if segments[n].attribute is not None
+        ),
     }
     return environment().get_template("flags.py.j2").render(context)
 

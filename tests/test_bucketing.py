@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import cbor2
 import mmh3
@@ -180,17 +181,63 @@ def test_resolution_is_a_thousandth_of_a_percent() -> None:
     assert 0 < at < 20  # about 2 of 200,000 at 0.001%
 
 
-def test_generated_copy_agrees(tmp_path: Path) -> None:
+def _golden_module() -> Any:
     spec = importlib.util.spec_from_file_location("golden_flags", GOLDEN_FLAGS)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules["golden_flags"] = module
     spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("hashing", ["mmh3", "pure"])
+def test_generated_copy_agrees(hashing: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The generated module's buckets, with mmh3's C MurmurHash3 and with its own."""
+    module = _golden_module()
+    assert module._C_MURMUR3 is mmh3.hash  # importable here, and it agrees
+    if hashing == "pure":
+        monkeypatch.setattr(module, "_C_MURMUR3", None)
     for flag, key, expected in BUCKET_VECTORS:
-        assert module._bucket(flag, key) == expected
-    assert module._in_rollout("f", "", 99.999) is False
+        assert module._Rollout(flag).bucket(key) == expected
+        assert module._Rollout(flag).bucket(key) == expected  # the remembered one too
+    for flag, key, expected in BUCKET_VECTORS_V2:
+        assert module._Rollout(flag, "flagd-v2").bucket(key) == expected
+    rollout = module._Rollout("f")
+    assert rollout.includes("", module._threshold(99.999)) is False
     for i in range(5_000):
-        assert module._in_rollout("f", f"u{i}", 33.333) == in_rollout("f", f"u{i}", 33.333)
+        assert rollout.includes(f"u{i}", 33333) == in_rollout("f", f"u{i}", 33.333)
+
+
+@pytest.mark.parametrize("hashing", ["mmh3", "pure"])
+def test_library_rollouts_agree_both_ways(hashing: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    if hashing == "pure":
+        monkeypatch.setattr(bucketing, "_C_MURMUR3", None)
+    for flag, key, expected in BUCKET_VECTORS:
+        assert bucketing.Rollout(flag).bucket(key) == expected == bucket(flag, key)
+    for flag, key, expected in BUCKET_VECTORS_V2:
+        assert bucketing.Rollout(flag, "flagd-v2").bucket(key) == expected
+    long_key = "k" * 10_000  # CBOR heads of every size, and a key too long to remember
+    assert bucketing.Rollout("f").bucket(long_key) == bucket("f", long_key)
+
+
+def test_a_mmh3_that_hashes_otherwise_is_not_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    import types
+
+    monkeypatch.setitem(sys.modules, "mmh3", types.SimpleNamespace(hash=lambda *a: 42))
+    assert bucketing._c_murmur3() is None
+    monkeypatch.setitem(sys.modules, "mmh3", types.SimpleNamespace(hash=lambda key, seed: 1))
+    assert bucketing._c_murmur3() is None  # an old signature
+    monkeypatch.setitem(sys.modules, "mmh3", None)  # not installed
+    assert bucketing._c_murmur3() is None
+
+
+def test_remembered_buckets_are_bounded() -> None:
+    rollout = bucketing.Rollout("f")
+    for i in range(70_000):
+        rollout.bucket(f"user-{i}")
+    assert len(rollout._buckets) <= 65_536
+    rollout.bucket("x" * 300)
+    assert "x" * 300 not in rollout._buckets
 
 
 def _interpreter(version: str) -> str | None:
@@ -215,7 +262,7 @@ def test_same_buckets_in_other_pythons(version: str) -> None:
         "import importlib.util, json, sys;"
         "spec = importlib.util.spec_from_file_location('f', sys.argv[1]);"
         "m = importlib.util.module_from_spec(spec); sys.modules['f'] = m; spec.loader.exec_module(m);"
-        "print(json.dumps([m._bucket(f, k) for f, k in json.loads(sys.argv[2])]))"
+        "print(json.dumps([m._Rollout(f).bucket(k) for f, k in json.loads(sys.argv[2])]))"
     )
     pairs = [[flag, key] for flag, key, _ in BUCKET_VECTORS]
     result = subprocess.run(
@@ -244,8 +291,9 @@ def test_generated_module_uses_the_chosen_scheme(tmp_path: Path, scheme: str) ->
     rollout = in_rollout if scheme == "flagd-v3" else in_rollout_v2
     flags = module.Flags(module.MemoryStore())
     for key in ["", "alice", "bob", "user-1", "héllo wörld ✓", *(f"u{i}" for i in range(2_000))]:
-        if key:
-            assert module._bucket("new_checkout", key) == bucket_of("new_checkout", key)
+        if key or scheme == "flagd-v2":
+            found = module._NEW_CHECKOUT_ROLLOUT.bucket(key)
+            assert found == bucket_of("new_checkout", key)
         got = flags.new_checkout(module.EvaluationContext(key))
         assert got is rollout("new_checkout", key, 50), key
     # the empty key: no bucket in v3 (false), bucket 18110 in v2 (true at 50%)
