@@ -395,7 +395,7 @@ _FLAG_KEY_SCHEMAS: dict[str, JSON] = {
 _DEFAULT_BY_KIND: dict[str, JSON] = {
     "bool": {"type": "boolean"},
     "int": {"type": "integer", "minimum": INT64_MIN, "maximum": INT64_MAX},
-    "float": {"type": "number"},
+    "float": {"type": ["number", "null"]},  # nan and inf: taplo reads them as null
     "string": {"type": "string"},
     "enum": {"type": "string"},
     "percent": _PERCENT,
@@ -415,7 +415,7 @@ _SEGMENT_KEY_SCHEMAS: dict[str, JSON] = {
         "description": "The attribute's values that are in the segment.",
         "type": "array",
         "minItems": 1,
-        "items": {"type": ["string", "number", "boolean"]},
+        "items": {"type": ["string", "number", "boolean", "null"]},  # inf: null in taplo
     },
 }
 

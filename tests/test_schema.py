@@ -714,7 +714,7 @@ include = ["config.toml", "good.toml", "bad.toml"]
 
 [[schemas]]
 path = "flags.schema.json"
-include = ["flags.toml", "bad_flags.toml"]
+include = ["flags.toml", "good_flags.toml", "bad_flags.toml"]
 """
 
 
@@ -765,6 +765,13 @@ attribute = "team"
 def test_both_tools_check_flags_files(schema_dir: Path) -> None:
     (schema_dir / "bad_flags.toml").write_text(BAD_FLAGS, encoding="utf-8")
     (schema_dir / "tombi.toml").write_text(TOMBI_TOML, encoding="utf-8")
+    # inf is a float the reader takes (taplo reads it as null)
+    good = '[flags.f]\ntype = "float"\ndefault = inf\n\n[segments.s]\nattribute = "x"\nin = [inf]\n'
+    (schema_dir / "good_flags.toml").write_text(good, encoding="utf-8")
+    assert read_flags(schema_dir / "good_flags.toml", "good_flags.toml")[0] is not None
+    assert tombi_lines(schema_dir, "good_flags.toml") == (0, set())
+    flags_uri = (schema_dir / "flags.schema.json").as_uri()
+    assert taplo_lines(schema_dir, "--schema", flags_uri, "good_flags.toml") == (0, set())
     assert tombi_lines(schema_dir, "bad_flags.toml") == (1, {3, 4, 10, 14})
     schema = (schema_dir / "flags.schema.json").as_uri()
     code, lines = taplo_lines(schema_dir, "--schema", schema, "bad_flags.toml")
