@@ -368,7 +368,12 @@ class _Module:
             return None
         if base.what == "self":
             owner = self.project.classes.get(base.name)
-            return owner.env.get(attr) if owner is not None else None
+            found = owner.env.get(attr) if owner is not None else None
+            if found is None and not (owner is not None and attr in owner.attributes):
+                # set in a base class, or by a mixin: as for any object's attribute
+                guess = self.project.attributes.get(attr)
+                return guess._replace(certain=False) if guess is not None else None
+            return found
         if base.what == "module":
             return self.project.generated(base.name, attr)
         if base.what == "package":

@@ -46,6 +46,10 @@ default = false
 type = "bool"
 default = false
 
+[flags.via_subclass]
+type = "bool"
+default = false
+
 [flags.as_callback]
 type = "percent"
 default = 0
@@ -148,6 +152,11 @@ SOURCES = {
 
         def deps(d: Deps) -> bool:
             return d.flags.via_dataclass()
+
+
+        class Premium(Checkout):
+            def upgraded(self) -> bool:
+                return self.flags.via_subclass()
         """,
     "src/app/plain.py": """\
         # untyped code: a parameter named as a Flags object is elsewhere
@@ -228,7 +237,7 @@ def test_every_way_of_reading_is_found(tmp_path: Path, cli: Callable[..., CLIRes
         "tests/test_service.py:6:22: Flags has no flag 'no_such_flag'",
         "tests/test_service.py:10:75: test_flags_with() has no keyword 'bogus'",
     ]
-    assert "16 references in 6 files; 5 problems" in result.err
+    assert "17 references in 6 files; 5 problems" in result.err
 
 
 def test_strict_counts_test_only_flags(tmp_path: Path, cli: Callable[..., CLIResult]) -> None:
