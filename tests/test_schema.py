@@ -577,6 +577,21 @@ def test_command_output_dir(tmp_path: Path, cli: Callable[..., CLIResult]) -> No
     assert missing.code == 1 and "nowhere: no such directory" in missing.err
 
 
+def test_command_refuses_two_schemas_of_one_name(
+    tmp_path: Path, cli: Callable[..., CLIResult]
+) -> None:
+    root = write_project(tmp_path / "proj", "a = 1\n", extra='flags = "flags/config.toml"\n')
+    (root / "flags").mkdir()
+    (root / "flags" / "config.toml").write_text(_FLAG, encoding="utf-8")
+    assert cli("schema", "--project", root).code == 0  # beside each file: no clash
+    result = cli("schema", "-o", root, "--project", root)
+    assert (result.code, result.out) == (1, "")
+    assert result.err == (
+        "flags/config.toml:1:1: its schema and the schema of config.toml would both be "
+        "config.schema.json: the two files need different names to share a DIR\n"
+    )
+
+
 def test_command_reports_invalid_inputs_and_writes_nothing(
     tmp_path: Path, cli: Callable[..., CLIResult]
 ) -> None:

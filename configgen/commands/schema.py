@@ -54,9 +54,17 @@ def render_schemas(
         problems += read_flags(settings.flags, settings.shown(settings.flags))[1]
     if config is None or problems:
         return {}, problems
-    files = {schema_path(settings.config, output_dir): dumps(config_schema(config))}
+    config_path = schema_path(settings.config, output_dir)
+    files = {config_path: dumps(config_schema(config))}
     if settings.flags is not None:
-        files[schema_path(settings.flags, output_dir)] = dumps(flags_schema())
+        flags_path = schema_path(settings.flags, output_dir)
+        if flags_path == config_path:
+            shown = settings.shown(config_path)
+            return {}, [Diagnostic(settings.shown(settings.flags), 1, 1, "",
+                                   f"its schema and the schema of {settings.shown(settings.config)} "
+                                   f"would both be {shown}: the two files need different names "
+                                   "to share a DIR")]  # fmt: skip
+        files[flags_path] = dumps(flags_schema())
     return files, []
 
 
