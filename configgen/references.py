@@ -278,7 +278,10 @@ class _Module:
             return kind._replace(what="factory")
 
         if cls is not None:
-            cls.attributes.setdefault(node.name, []).append(lambda: None)
+            is_property = any(d.split(".")[-1] in _PROPERTIES for d in decorators)
+            cls.attributes.setdefault(node.name, []).append(
+                functools.partial(_instance_of, result) if is_property else _constant(None)
+            )
         else:
             scope.bind(node.name, result)
         if any(d.split(".")[-1] == "fixture" for d in decorators):
@@ -771,6 +774,15 @@ def _absolute(module: str | None, level: int, package: str) -> str:
     if module:
         return f"{base}.{module}" if base else module
     return base
+
+
+_PROPERTIES = ("property", "cached_property")
+
+
+def _instance_of(factory: Callable[[], _Kind | None]) -> _Kind | None:
+    """What a property returns: a ``Flags`` when its getter returns one."""
+    kind = factory()
+    return kind._replace(what="flags") if kind is not None else None
 
 
 def _constant(kind: _Kind | None) -> Callable[[], _Kind | None]:

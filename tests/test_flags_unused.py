@@ -50,6 +50,10 @@ default = false
 type = "bool"
 default = false
 
+[flags.via_property]
+type = "bool"
+default = false
+
 [flags.as_callback]
 type = "percent"
 default = 0
@@ -157,6 +161,19 @@ SOURCES = {
         class Premium(Checkout):
             def upgraded(self) -> bool:
                 return self.flags.via_subclass()
+
+
+        class Shop:
+            def __init__(self, flags: Flags) -> None:
+                self._flags = flags
+
+            @property
+            def flags(self) -> Flags:
+                return self._flags
+
+
+        def shop(s: Shop) -> bool:
+            return s.flags.via_property()
         """,
     "src/app/plain.py": """\
         # untyped code: a parameter named as a Flags object is elsewhere
@@ -227,17 +244,17 @@ def test_every_way_of_reading_is_found(tmp_path: Path, cli: Callable[..., CLIRes
     result = cli("flags", "unused", "--project", root)
     assert result.code == 1
     assert result.out.splitlines() == [
-        f"flags.toml:{_line(root, 'never_used')}:1: flag never_used is never read",
         f"flags.toml:{_line(root, 'only_in_tests')}:1: warning: flag only_in_tests is used only "
         "by tests (2 places, first tests/conftest.py:8:28); no other code reads it",
         f"flags.toml:{_line(root, 'only_keyword')}:1: warning: flag only_keyword is used only "
         "by tests (1 place, first tests/test_service.py:10:39); no other code reads it",
+        f"flags.toml:{_line(root, 'never_used')}:1: flag never_used is never read",
         f"flags.toml:{_line(root, 'ui.unused_color')}:1: flag ui.unused_color is never read",
         "src/app/other.py:6:45: Flags has no flag 'new_chekout' (did you mean 'new_checkout'?)",
         "tests/test_service.py:6:22: Flags has no flag 'no_such_flag'",
         "tests/test_service.py:10:75: test_flags_with() has no keyword 'bogus'",
     ]
-    assert "17 references in 6 files; 5 problems" in result.err
+    assert "18 references in 6 files; 5 problems" in result.err
 
 
 def test_strict_counts_test_only_flags(tmp_path: Path, cli: Callable[..., CLIResult]) -> None:

@@ -63,7 +63,7 @@ def report(schema: FlagsSchema, found: Scan, *, strict: bool = False) -> list[Di
         if message is not None:
             severity: Severity = "error" if strict or message.endswith("never read") else "warning"
             findings.append(Diagnostic(schema.source, flag.line, flag.col, "", message, severity))
-    return findings + found.unknown
+    return sorted(findings, key=lambda d: (d.line, d.col)) + found.unknown
 
 
 def references_by_flag(references: list[Reference]) -> dict[str, list[Reference]]:
