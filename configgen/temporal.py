@@ -55,13 +55,13 @@ __all__ = [
     "ACTIVITY_NAME",
     "FLAGS_CHANGED",
     "FlagChangeNotifier",
+    "FlagReadFailed",
     "FlagReadInWorkflow",
     "FlagRequest",
     "FlagSnapshot",
     "FlagValues",
     "FlagsPayloadConverter",
     "FlagsPlugin",
-    "UnknownFlagGetter",
     "data_converter",
     "flag_activity",
     "workflow_flag",
@@ -101,8 +101,14 @@ class FlagReadInWorkflow(RuntimeError):
     """
 
 
-class UnknownFlagGetter(RuntimeError):
-    """``workflow_flag`` was given something the worker's ``Flags`` has no getter for."""
+class FlagReadFailed(RuntimeError):
+    """The worker could not read a flag for `workflow_flag` or `workflow_snapshot`.
+
+    Its ``Flags`` has no such getter (an older generated module), the flag activity is not
+    registered (no ``FlagsPlugin(flags)``), or every attempt failed for 60 s. A plain
+    exception: it fails the workflow task, not the workflow, so Temporal retries the task and
+    the workflow goes on once a worker can read the flag.
+    """
 
 
 @dataclasses.dataclass(frozen=True)
@@ -487,14 +493,17 @@ async def _read(request: FlagRequest, activity: str) -> FlagValues:
             summary=", ".join(request.getters),
         )
     except temporalio.exceptions.ActivityError as exc:
-        cause = exc.cause
-        if isinstance(cause, temporalio.exceptions.ApplicationError) and (
-            cause.type in ("UnknownFlagGetter", "NotFoundError")
-        ):
-            # A plain exception fails the workflow task, not the workflow: it is retried,
-            # and goes on once a worker that knows the flag (or the activity) runs it.
-            raise UnknownFlagGetter(f"reading {', '.join(request.getters)}: {cause}") from None
-        raise
+        # A plain exception fails the workflow task, not the workflow: Temporal retries it,
+        # and the workflow goes on once a worker can read the flag.
+        cause = exc.cause or exc
+        raise FlagReadFailed(f"reading {', '.join(request.getters)}: {cause}") from None
+    except ValueError as exc:
+        if "is not registered on this worker" not in str(exc):
+            raise
+        raise FlagReadFailed(
+            f"reading {', '.join(request.getters)}: the worker has no activity {activity!r}; "
+            "give it plugins=[FlagsPlugin(flags)] (configgen.temporal)"
+        ) from None
     return read
 
 

@@ -283,6 +283,43 @@ def test_a_long_running_workflow_follows_a_change_through_signals(
     assert notifier.sent >= 1 and notifier.errors == 0
 
 
+def test_a_worker_that_cannot_read_flags_holds_the_workflow_until_one_can(
+    server: _DevServer, app: tuple[ModuleType, ModuleType, ModuleType]
+) -> None:
+    _, service, workflows = app
+    for key in ("max_items", "ui.theme"):
+        service.store.delete(key)
+
+    async def scenario(client: Client) -> tuple[str, list[Any]]:
+        queue = _queue()
+        lacking = Worker(
+            client, task_queue=queue, workflows=[workflows.ReadOnce], plugins=[FlagsPlugin()]
+        )
+        async with lacking:  # no FlagsPlugin(flags): the flag activity is not registered
+            handle = await client.start_workflow(
+                workflows.ReadOnce.run, id=f"lacking-{uuid.uuid4()}", task_queue=queue
+            )
+            failures: list[str] = []
+
+            async def task_failed() -> bool:
+                async for event in handle.fetch_history_events():
+                    if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:
+                        failures.append(event.workflow_task_failed_event_attributes.failure.message)
+                return bool(failures)
+
+            await _eventually(task_failed)
+            assert (await handle.describe()).status == WorkflowExecutionStatus.RUNNING
+        async with _worker(client, service.flags, [workflows.ReadOnce], queue):
+            return failures[0], await handle.result()
+
+    failure, result = _run(server, scenario)
+    assert failure == (
+        "reading Flags.max_items: the worker has no activity 'configgen.read_flags'; "
+        "give it plugins=[FlagsPlugin(flags)] (configgen.temporal)"
+    )
+    assert result == [50, "light"]
+
+
 class _DownStore:
     """A store whose server cannot be reached: every read fails."""
 
