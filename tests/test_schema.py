@@ -475,6 +475,15 @@ def test_patterns_other_engines_would_read_otherwise_are_left_out(pattern: str) 
     assert ecma_pattern(pattern) is None
 
 
+def test_patterns_too_large_for_rust_regex_are_left_out() -> None:
+    """taplo refuses a whole schema holding one (measured: about 10,000 repeats of a class
+    admitting non-ASCII characters); the limit keeps well below."""
+    assert ecma_pattern(r"\w{0,1999}") is not None
+    assert ecma_pattern(r"\w{0,2001}") is None
+    assert ecma_pattern(r"(\w{0,100}){0,100}") is None
+    assert ecma_pattern(r"[a-z]{0,9000}") is not None
+
+
 def test_ascii_categories_are_exact_on_ascii_and_admit_the_rest() -> None:
     carried = ecma_pattern(r"\d+")
     assert carried == "^(?:[^\\u0000-\\u002F\\u003A-\\u007F]+)$"
@@ -798,7 +807,7 @@ def test_patterns_in_taplo_and_tombi(tmp_path: Path, cli: Callable[..., CLIResul
     root = write_project(
         tmp_path / "proj",
         'code = "ab1"  # validate: pattern=^[a-c]+\\d*$\nmail = "a@b.io"  # validate: '
-        "pattern=[\\w.]+@[\\w-]+\\.[a-z]{2,}\n",
+        'pattern=[\\w.]+@[\\w-]+\\.[a-z]{2,}\nbig = "a"  # validate: pattern=\\w{0,1999}\n',
     )
     assert cli("schema", "--project", root).code == 0
     (root / "tombi.toml").write_text(
