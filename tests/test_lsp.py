@@ -289,3 +289,16 @@ async def test_completion(client: LanguageClient, project: Path) -> None:
     assert sorted(item.label for item in found.items) == [
         "env", "map", "required", "sensitive", "type", "validate",
     ]  # fmt: skip
+
+
+async def test_columns_are_utf16_as_the_protocol_counts(
+    client: LanguageClient, project: Path
+) -> None:
+    text = CONFIG + 'greeting = "\U0001f600"  # validate: mn=1\n'
+    uri = _open(client, project / "config.toml", text)
+    [diagnostic] = await _until(client, uri, lambda found: len(found) == 1)
+    assert diagnostic.message.startswith("server.greeting: unknown rule 'mn' in validate")
+    # validate says column 29 (characters); the emoji before it is two UTF-16 code units
+    assert (project / "config.toml").read_text() == CONFIG
+    assert diagnostic.range.start == types.Position(line=4, character=29)
+    assert diagnostic.range.end == types.Position(line=4, character=31)  # "mn"
