@@ -433,21 +433,24 @@ def test_descriptions_defaults_and_sensitive_values(
 
 # -- patterns ----------------------------------------------------------------------------
 
-_PATTERNS = [
-    r"^[a-z][a-z0-9-]{0,62}$",
-    r"\d{3}-\d+",
-    r"[\w.]+@[\w-]+\.[a-z]{2,}",
-    r"(ab|c)+d?",
-    r"[^\s]+ [^a-c]*",
-    r"a.b",
-    r"\W*\S+",
-    r"(?:x|y){2,3}",
-    r"[-\]\\^]+",
-    r"é+😀?",
-    r"\Aab\Z",
-    r"(?s)a.b",
-    r"[\D_]+",
+# each with a string it matches, and one it does not
+_EXAMPLES = [
+    (r"^[a-z][a-z0-9-]{0,62}$", "app-1", "App"),
+    (r"\d{3}-\d+", "٣12-9", "12-9"),
+    (r"[\w.]+@[\w-]+\.[a-z]{2,}", "é.x@b-c.io", "a@b.c"),
+    (r"(ab|c)+d?", "abcd", "acbd"),
+    (r"[^\s]+ [^a-c]*", "xéy zz", "x  a"),
+    (r"a.b", "a\rb", "a\nb"),
+    (r"\W*\S+", "--x", "x y"),
+    (r"(?:x|y){2,3}", "xyx", "x"),
+    (r"[-\]\\^]+", "-]\\^", "a"),
+    (r"é+😀?", "éé😀", "e"),
+    (r"\Aab\Z", "ab", "abc"),
+    (r"(?s)a.b", "a\nb", "ab"),
+    (r"[\D_]+", "a_b", "a1"),
+    (r"(a|)b{0}c{2,}", "ccc", "ac"),
 ]
+_PATTERNS = [pattern for pattern, _, _ in _EXAMPLES]
 
 
 @PROPERTY
@@ -473,6 +476,34 @@ def test_carried_over_patterns_accept_whatever_python_accepts(case: tuple[str, s
 )
 def test_patterns_other_engines_would_read_otherwise_are_left_out(pattern: str) -> None:
     assert ecma_pattern(pattern) is None
+
+
+def test_carried_over_patterns_in_taplo_and_tombi(
+    tmp_path: Path, cli: Callable[..., CLIResult]
+) -> None:
+    """The Rust engines take every carried-over pattern and judge the examples as Python."""
+    lines = [f"p{index} = {json.dumps(good, ensure_ascii=False)}  # validate: pattern={pattern}"
+             for index, (pattern, good, _) in enumerate(_EXAMPLES)]  # fmt: skip
+    root = write_project(tmp_path / "proj", "\n".join(lines) + "\n")
+    assert cli("schema", "--project", root).code == 0
+    bad = "".join(
+        f"p{index} = {json.dumps(text, ensure_ascii=False)}\n"
+        for index, (_, _, text) in enumerate(_EXAMPLES)
+    )
+    (root / "bad.toml").write_text(bad, encoding="utf-8")
+    every_line = set(range(1, len(_EXAMPLES) + 1))
+    for pattern, good, text in _EXAMPLES:
+        assert re.fullmatch(pattern, good) and not re.fullmatch(pattern, text)
+    schema = (root / "config.schema.json").as_uri()
+    assert taplo_lines(root, "--schema", schema, "config.toml") == (0, set())
+    assert taplo_lines(root, "--schema", schema, "bad.toml") == (1, every_line)
+    (root / "tombi.toml").write_text(
+        '[schema]\ncatalog = { paths = [] }\n\n[[schemas]]\npath = "config.schema.json"\n'
+        'include = ["*.toml"]\n',
+        encoding="utf-8",
+    )
+    assert tombi_lines(root, "config.toml") == (0, set())
+    assert tombi_lines(root, "bad.toml") == (1, every_line)
 
 
 def test_patterns_too_large_for_rust_regex_are_left_out() -> None:
