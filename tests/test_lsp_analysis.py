@@ -150,3 +150,19 @@ def test_without_pygls_the_command_names_the_extra(tmp_path: Path) -> None:
         configgen: configgen lsp needs pygls, which is not installed: pip install 'python-configgen[lsp]'
         """
     )
+
+
+def test_pyproject_without_the_table_is_not_ours(tmp_path: Path) -> None:
+    folder = tmp_path / "other"
+    folder.mkdir()
+    path = folder / "pyproject.toml"
+    path.write_text('[project]\nname = "x"\n', encoding="utf-8")
+    workspace = Workspace()
+    workspace.texts[path] = '[project]\nname = "x"\ndependencies = ["python-configgen"]\n'
+    assert workspace.diagnostics(path) == []
+    workspace.texts[path] = "[tool.configgen]\nconfig = 1\n"
+    [finding] = workspace.diagnostics(path)
+    assert finding.message == "tool.configgen.config: must be a string, not int"
+    workspace.texts[path] = "[tool.configgen\n"
+    [finding] = workspace.diagnostics(path)
+    assert finding.message.startswith("invalid TOML")

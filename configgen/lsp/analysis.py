@@ -36,6 +36,7 @@ from configgen.settings import (
     find_project,
     load_settings,
 )
+from configgen.toml_source import parse_source
 
 Kind = Literal["pyproject", "config", "flags", "python"]
 Level = Literal["error", "warning", "information", "hint"]
@@ -132,11 +133,7 @@ class Workspace:
     def context(self, path: Path) -> _Context:
         """The project *path* belongs to, its settings, and what *path* is in it."""
         root = find_project(path.parent)
-        if (
-            root is None
-            and path.name == "pyproject.toml"
-            and "configgen" in (self.text(path) or "")
-        ):
+        if root is None and path.name == "pyproject.toml" and _claims(self.text(path) or ""):
             root = path.parent.resolve()
         if root is None:
             kind: Kind | None = None
@@ -563,6 +560,18 @@ def _trailing_comment(before: str) -> str | None:
 
 def _sections(root: Section) -> list[Section]:
     return root.walk()
+
+
+def _claims(text: str) -> bool:
+    """Whether an unsaved pyproject.toml has ``[tool.configgen]``; one that is not valid TOML
+    and mentions configgen counts, so that its errors are shown (as the command line does)."""
+    if "configgen" not in text:
+        return False
+    source, _ = parse_source(text, "pyproject.toml")
+    if source is None:
+        return True
+    tool = source.document.get("tool")
+    return isinstance(tool, dict) and "configgen" in tool
 
 
 def _stamp(path: Path) -> tuple[Path, int, int]:
