@@ -6,8 +6,9 @@ replay (the flag changed in between), and the replay fails with a non-determinis
 a read is a local activity, whose result Temporal records in the workflow's history and hands
 back on replay:
 
-- the worker registers ``FlagsPlugin(flags)`` (the activity that reads ``flags``, a data
-  converter that carries the generated ``EvaluationContext``, the sandbox settings);
+- the worker registers ``FlagsPlugin(flags)`` (the activity that reads ``flags``, and the
+  sandbox settings that refuse ``Flags(...)`` in workflow code); clients connect with
+  ``data_converter``, which carries the generated ``EvaluationContext``;
 - workflow code awaits ``workflow_flag(Flags.new_checkout, ctx)`` (typed as the getter) or
   ``workflow_snapshot(Flags.new_checkout, UiFlags.theme, ctx=ctx)`` (one recorded read of
   several flags);
@@ -469,6 +470,15 @@ def _qualname(getter: object) -> str:
     return qualname
 
 
+def _in_workflow(call: str, qualname: str) -> None:
+    """Raise unless called from workflow code, naming what to call instead."""
+    if not temporalio.workflow.in_workflow():
+        raise RuntimeError(
+            f"{call}() is for workflow code (it records the read in the workflow's "
+            f"history); outside a workflow call the getter {qualname} of your Flags directly"
+        )
+
+
 def _request(qualnames: list[str], ctx: object) -> FlagRequest:
     if ctx is None:
         return FlagRequest(qualnames)
@@ -522,6 +532,7 @@ async def workflow_flag(
     replay takes the value from the history, whatever the store holds by then.
     """
     qualname = _qualname(getter)
+    _in_workflow("workflow_flag", qualname)
     read = await _read(_request([qualname], ctx), activity)
     value: T = read.values[qualname]
     return value
@@ -538,6 +549,7 @@ async def workflow_snapshot(
     qualnames = list(dict.fromkeys(_qualname(getter) for getter in getters))
     if not qualnames:
         raise TypeError("workflow_snapshot() needs at least one getter")
+    _in_workflow("workflow_snapshot", qualnames[0])
     read = await _read(_request(qualnames, ctx), activity)
     context = ctx
     if ctx is not None:

@@ -402,13 +402,17 @@ def test_reads_are_typed_as_the_getters(tmp_path: Path, flags_package: Path) -> 
 def test_a_getter_of_an_instance_is_refused_before_anything_runs(
     app: tuple[ModuleType, ModuleType, ModuleType],
 ) -> None:
-    from configgen.temporal import FlagSnapshot, flag_activity, workflow_flag
+    from configgen.temporal import FlagSnapshot, flag_activity, workflow_flag, workflow_snapshot
 
     module, service, _ = app
     with pytest.raises(TypeError, match=r"pass the getter of the class, not of an instance"):
         asyncio.run(workflow_flag(service.flags.new_checkout))
     with pytest.raises(TypeError, match=r"is not a flag getter: pass one as 'Flags.new_checkout'"):
         asyncio.run(workflow_flag(len))  # type: ignore[arg-type]
+    with pytest.raises(RuntimeError, match=r"^workflow_flag\(\) is for workflow code \(it records"):
+        asyncio.run(workflow_flag(module.UiFlags.theme))
+    with pytest.raises(RuntimeError, match=r"call the getter Flags.max_items of your Flags"):
+        asyncio.run(workflow_snapshot(module.Flags.max_items))
     with pytest.raises(TypeError, match=r"is not a generated Flags: it has no getters"):
         flag_activity(object())
     snapshot = FlagSnapshot(None, {"max_items": 5}, {"Flags.max_items": "max_items"})
