@@ -428,7 +428,8 @@ def test_the_example_runs_against_a_dev_server_it_starts(tmp_path: Path) -> None
     example = tmp_path / "temporal-workflow"
     shutil.copytree(REPO / "examples" / "temporal-workflow", example)
     assert main(["generate", "--project", str(example)]) == 0
-    environment = {**os.environ, "PYTHONPATH": str(example / "src")}
+    paths = [str(example / "src"), *filter(None, [os.environ.get("PYTHONPATH")])]
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
     environment["PATH"] = os.pathsep.join([sysconfig.get_path("scripts"), environment["PATH"]])
     result = subprocess.run(
         [sys.executable, "-m", "orders", "--dev-server"],
