@@ -190,11 +190,15 @@ def _getters(flags: object) -> dict[str, _Getter]:
     return getters
 
 
-def _class_name(cls: type) -> str:
-    """The generated class's name, also under a subclass switched in by configgen.otel."""
+def _generated_class(cls: type) -> type:
+    """The generated class under the subclasses configgen.otel and this module switch in."""
     while cls.__dict__.get("_configgen_counting") or cls.__dict__.get("_configgen_guarded"):
         cls = cls.__mro__[1]
-    return cls.__qualname__
+    return cls
+
+
+def _class_name(cls: type) -> str:
+    return _generated_class(cls).__qualname__
 
 
 def _guard(flags: object, getters: Mapping[str, _Getter]) -> None:
@@ -206,7 +210,11 @@ def _guard(flags: object, getters: Mapping[str, _Getter]) -> None:
             continue
         if cls not in classes:
             members = {"__slots__": (), "_configgen_guarded": True, "__module__": cls.__module__}
-            classes[cls] = type(cls.__name__, (cls,), members)
+            subclass: Any = type(cls.__name__, (cls,), members)
+            # No slots of its own (the layout must stay the generated class's), but the same
+            # names where code looks for the getters: configgen.otel finds them there.
+            subclass.__slots__ = getattr(cls, "__slots__", ())
+            classes[cls] = subclass
         name = getter.path.rpartition(".")[2]
         setattr(classes[cls], name, _guarded(getattr(cls, name), qualname, getter.path))
     for getter in getters.values():
@@ -247,7 +255,7 @@ def flag_activity(flags: Any, *, name: str = ACTIVITY_NAME) -> Callable[..., Any
     if not getters:
         raise TypeError(f"{flags!r} is not a generated Flags: it has no getters")
     _guard(flags, getters)
-    module = sys.modules[type(getters[next(iter(getters))].holder).__module__]
+    module = sys.modules[_generated_module(flags)]
     make_context: Callable[..., Any] = module.EvaluationContext
 
     @temporalio.activity.defn(name=name)
@@ -386,12 +394,7 @@ class FlagsPlugin(SimplePlugin):
 
 
 def _generated_module(flags: Any) -> str:
-    for cls in type(flags).__mro__:
-        if not cls.__dict__.get("_configgen_guarded") and not cls.__dict__.get(
-            "_configgen_counting"
-        ):
-            return cls.__module__
-    return type(flags).__module__  # pragma: no cover - the loop always finds the class
+    return _generated_class(type(flags)).__module__
 
 
 def _restricted(restrictions: SandboxRestrictions, module: str | None) -> SandboxRestrictions:

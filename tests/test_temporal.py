@@ -444,3 +444,41 @@ def test_the_example_runs_against_a_dev_server_it_starts(tmp_path: Path) -> None
         "order D-4: refused, more than 20 items",
         "dispatch used the carriers ['post', 'courier']",
     ]
+
+
+@pytest.mark.parametrize("first", ["instrument", "flag_activity"])
+def test_guarded_flags_can_be_instrumented_in_either_order(
+    app: tuple[ModuleType, ModuleType, ModuleType], first: str
+) -> None:
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+    from configgen.otel import instrument
+    from configgen.temporal import _getters, flag_activity
+
+    module, _, _ = app
+    reader = InMemoryMetricReader()
+    flags = module.Flags(module.MemoryStore({"ui.theme": "dark"}))
+    steps = [
+        lambda: instrument(flags, MeterProvider(metric_readers=[reader])),
+        lambda: flag_activity(flags),
+    ]
+    for step in steps if first == "instrument" else reversed(steps):
+        step()
+    assert sorted(_getters(flags)) == [
+        "Flags.discount", "Flags.greeting", "Flags.kill_switch", "Flags.max_items",
+        "Flags.new_checkout", "Flags.old_banner", "SearchFlags.new_ranker", "UiFlags.theme",
+        "UiLayoutFlags.density", "UiLayoutFlags.sidebar",
+    ]  # fmt: skip
+    assert flags.ui.theme() == "dark"
+    data = reader.get_metrics_data()
+    assert data is not None
+    counted = {
+        (metric.name, point.attributes["feature_flag.key"]): point.value
+        for resource in data.resource_metrics
+        for scope in resource.scope_metrics
+        for metric in scope.metrics
+        for point in metric.data.data_points
+        if point.attributes.get("feature_flag.key") == "ui.theme"
+    }
+    assert counted[("feature_flag.evaluation_requests_total", "ui.theme")] == 1
