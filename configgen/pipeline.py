@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime
+import gc
 from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
@@ -41,6 +42,25 @@ def render(settings: Settings, *, production: bool | None = None) -> Generation:
     The testing module is left out when ``test-helpers = false``, or for a production
     build (*production*, by default ``CONFIGGEN_PRODUCTION`` in the environment).
     """
+    with _collector_paused():
+        return _render(settings, production)
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Reading and rendering make many objects that all live until the end: the cyclic
+    garbage collector, left on, walks them again and again (its cost grows faster than
+    the schema)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _render(settings: Settings, production: bool | None) -> Generation:
     if production is None:
         production = production_build()
     config, diagnostics = read_config(

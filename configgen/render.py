@@ -441,7 +441,9 @@ def _evaluator_source(flag: Flag, segments: dict[str, Segment], scheme: bucketin
     if 0 < rollout < 100:
         name = _flag_constant(flag, "ROLLOUT")
         constants.append(_rollout_constant(flag, scheme))
-        checks.append([f"{name}.includes(key, {bucketing.threshold(rollout)})"])
+        keyless = "key is None" if scheme == "flagd-v2" else "not key"  # no bucket
+        checks.append([f"{keyless}", "RETURN FALSE"])
+        checks.append([f"{name}.bucket(key) < {bucketing.threshold(rollout)}"])
     what = [f"users {', '.join(sorted(flag.users))}"] if flag.users else []
     what += [f"segments {', '.join(flag.segments)}"] if flag.segments else []
     what += [f"a rollout of {rollout:g}%"] if rollout else []
@@ -456,13 +458,15 @@ def _evaluator_source(flag: Flag, segments: dict[str, Segment], scheme: bucketin
         lines.append("    return True  # a rollout of 100%: everyone")
     else:
         lines += ["    if ctx is None:", "        return False"]
-        if any(check[0].startswith("key ") or ".includes(key" in check[0] for check in checks):
+        if any(check[0].startswith("key ") or "(key)" in check[0] for check in checks):
             lines.append("    key = ctx._targeting_key")
         for index, check in enumerate(checks):
             reads = [line for line in check if line.startswith("    value = ")]
             conditions = [line for line in check if line not in reads]
             lines += reads
-            if index < len(checks) - 1:
+            if conditions[-1] == "RETURN FALSE":
+                lines += [_conjunction("if", conditions[:-1], "    ", ":"), "        return False"]
+            elif index < len(checks) - 1:
                 lines += [_conjunction("if", conditions, "    ", ":"), "        return True"]
             else:
                 lines.append(_conjunction("return", conditions, "    "))

@@ -374,3 +374,45 @@ def test_fallbacks_count_store_reads_not_getter_calls(ff: ModuleType) -> None:
     for _ in range(3):
         flags.new_checkout(unhashable)
     assert flags.fallbacks()[("new_checkout", "evaluation-error")] == 3
+
+
+def test_dropped_flags_leave_no_watchers_behind(ff: ModuleType) -> None:
+    """A store drops the callbacks of Flags that are gone: creating and dropping many
+    Flags over one store does not make set() slower or the store larger."""
+    import gc
+
+    store = ff.MemoryStore()
+    kept = ff.Flags(store)
+    for _ in range(5_000):
+        ff.Flags(store)
+    gc.collect()
+    ff.Flags(store)  # adding prunes when the count reaches a power of two
+    assert len(store._watchers) <= 128
+    store.set("max_items", 7)
+    assert kept.max_items() == 7  # the living one still follows the store
+    plain: list[int] = []
+    store.watch(lambda: plain.append(1))  # a callback with no "gone" is kept for good
+    for _ in range(300):
+        ff.Flags(store)
+    gc.collect()
+    store.set("max_items", 8)
+    assert plain == [1] and kept.max_items() == 8
+
+
+def test_the_server_stores_drop_gone_watchers_too() -> None:
+    from configgen.stores._common import Snapshot
+
+    class Gone:
+        gone = True
+
+        def __call__(self) -> None:
+            raise AssertionError("a gone watcher is called")
+
+    snapshot = Snapshot(None)
+    for _ in range(64):
+        snapshot.watch(Gone())
+    called: list[int] = []
+    snapshot.watch(lambda: called.append(1))
+    assert len(snapshot._watchers) == 1
+    snapshot.replace({"a": "1"})
+    assert called == [1]

@@ -55,7 +55,15 @@ class Snapshot:
         self._lock = threading.Lock()
 
     def watch(self, callback: Callable[[], object]) -> None:
-        self._watchers.append(callback)
+        """Add *callback*; first drop the callbacks that are ``gone`` (those of `Flags` that
+        no longer exist) whenever their number reaches a power of two, from 64."""
+        with self._lock:
+            size = len(self._watchers)
+            if size >= 64 and size & (size - 1) == 0:
+                self._watchers[:] = [
+                    w for w in self._watchers if getattr(w, "gone", False) is not True
+                ]
+            self._watchers.append(callback)
 
     def replace(self, values: Mapping[str, str]) -> None:
         """Serve *values* from now on; tell the watchers if anything changed."""
@@ -170,7 +178,12 @@ class Snapshot:
             log.warning(message, *args)
 
     def _notify(self) -> None:
-        for callback in list(self._watchers):
+        """Call every watcher; first drop those that are ``gone``."""
+        with self._lock:
+            live = [w for w in self._watchers if getattr(w, "gone", False) is not True]
+            if len(live) < len(self._watchers):
+                self._watchers[:] = live
+        for callback in live:
             try:
                 callback()
             except Exception:
