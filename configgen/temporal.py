@@ -120,6 +120,8 @@ class FlagRequest:
     """``Flags.new_checkout``, ``UiFlags.theme``: the getters' ``__qualname__``."""
     targeting_key: str | None = None
     attributes: dict[str, Any] = dataclasses.field(default_factory=dict)
+    with_context: bool = False
+    """Whether the workflow gave a context (the getters get None otherwise)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -270,7 +272,7 @@ def flag_activity(flags: Any, *, name: str = ACTIVITY_NAME) -> Callable[..., Any
                 non_retryable=True,
             )
         ctx = None
-        if request.targeting_key is not None or request.attributes:
+        if request.with_context:
             ctx = make_context(request.targeting_key, dict(request.attributes))
         values = {}
         for qualname in request.getters:
@@ -491,7 +493,7 @@ def _request(qualnames: list[str], ctx: object) -> FlagRequest:
         targeting_key is None or isinstance(targeting_key, str)
     ):
         raise TypeError(f"{ctx!r} is not an EvaluationContext")
-    return FlagRequest(qualnames, targeting_key, dict(attributes))
+    return FlagRequest(qualnames, targeting_key, dict(attributes), with_context=True)
 
 
 async def _read(request: FlagRequest, activity: str) -> FlagValues:
