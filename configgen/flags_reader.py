@@ -194,6 +194,9 @@ class _Reader(ReaderBase):
             raise Reject(
                 choices, f"{dotted}.in", "nan equals nothing, so it would match no context"
             )
+        if any(isinstance(v, float) and math.isinf(v) for v in plain):
+            raise Reject(choices, f"{dotted}.in",
+                         "inf is no JSON number: OpenFeature contexts cannot carry it")  # fmt: skip
         return Segment(name, (), attribute.unwrap(), tuple(plain), line, col)
 
     def strings(self, item: Any, key: str) -> tuple[str, ...]:
@@ -420,11 +423,14 @@ class _Reader(ReaderBase):
         if kind not in ("float", "percent"):
             return value
         try:
-            return float(value)
+            number = float(value)
         except OverflowError:
             raise Reject(
                 item, key, "the default is too large for a float (floats reach about 1.8e308)"
             ) from None
+        if not math.isfinite(number):  # as a stored value must be; JSON has no inf or nan
+            raise Reject(item, key, f"the default must be a finite number, not {value!r}")
+        return number
 
     def check_keywords(self, root: Category) -> None:
         """``test_flags_with`` takes one keyword per flag: its path joined by '_'."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -68,6 +69,9 @@ class FlagStore(Protocol):
     def get(self, key: str) -> object | None: ...
 
     def watch(self, callback: Callable[[], object]) -> None: ...
+
+
+logger = logging.getLogger(__name__)
 
 
 class ConfigGenProvider(AbstractProvider):
@@ -230,10 +234,21 @@ class ConfigGenProvider(AbstractProvider):
                 f"{flag_key} is {_a(flag.kind)} flag, not resolved as {_a(asked)}",
             )
         key, attributes = _context(evaluation_context)
-        raw = self.store.get(flag.key) if self.store is not None else None
-        found = explain(flag, self.segments, raw, key, attributes, scheme=self.schema.bucketing)
+        metadata: dict[str, str] = {"type": flag.kind}
+        try:
+            raw = self.store.get(flag.key) if self.store is not None else None
+        except Exception:  # as the getters do: the flag as if nothing were stored
+            logger.debug("flag %s: the store failed", flag.key, exc_info=True)
+            raw, metadata["fallback"] = None, "store-error"
+        try:
+            found = explain(flag, self.segments, raw, key, attributes, scheme=self.schema.bucketing)
+        except Exception:  # a targeting key that is not a string: the flag's default
+            logger.debug("flag %s: evaluation failed", flag.key, exc_info=True)
+            metadata["fallback"] = "evaluation-error"
+            default: T = False if flag.kind == "percent" else flag.default  # type: ignore[assignment]
+            return FlagResolutionDetails(default, reason=Reason.ERROR, flag_metadata=metadata)
         value: T = found.value  # type: ignore[assignment]  # the kinds above ensure it
-        metadata = {"explanation": found.reason, "type": flag.kind}
+        metadata["explanation"] = found.reason
         problem = _unparsable(flag, raw) if found.source != "expired" else None
         if problem is not None:
             return FlagResolutionDetails(

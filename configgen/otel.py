@@ -14,8 +14,9 @@ getters count. Needs ``pip install 'python-configgen[otel]'``. See docs/metrics.
 
 from __future__ import annotations
 
+import sys
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 try:
@@ -233,8 +234,13 @@ def _instrument_flags(flags: Any) -> Callable[[], Iterable[Reading]]:
         if type(obj) in classes:
             obj.__class__ = classes[type(obj)]
 
-    # Learn each flag's key (a key's '-' is '_' in the getter's name), then its state now.
-    flags.refresh()
+    # Learn each flag's key (a key's '-' is '_' in the getter's name): from the generated
+    # module's DEFAULT_FLAG_VALUES, or else from a first refresh. Then its state now.
+    defaults = getattr(sys.modules.get(root_class.__module__), "DEFAULT_FLAG_VALUES", None)
+    if isinstance(defaults, Mapping):
+        seen.extend(defaults)
+    else:
+        flags.refresh()
     learning.clear()
     by_path = {key.replace("-", "_"): key for key in seen}
     keys[:] = [by_path.get(path, path) for path in keys]
@@ -303,6 +309,10 @@ _RESOLVERS = (
 )
 
 
+UNKNOWN_KEY = "(unknown)"
+"""The ``feature_flag.key`` of evaluations of keys that are no flag of the provider's file."""
+
+
 def _instrument_provider(provider: Any) -> Callable[[], Iterable[Reading]]:
     name = provider.get_metadata().name
     counts: dict[tuple[str, str | None, str | None, str | None], int] = {}
@@ -311,14 +321,24 @@ def _instrument_provider(provider: Any) -> Callable[[], Iterable[Reading]]:
 
     def counting(method: Callable[..., Any]) -> Callable[..., Any]:
         def resolve(self: Any, flag_key: str, *args: Any, **kwargs: Any) -> Any:
-            details = method(self, flag_key, *args, **kwargs)
-            code = details.error_code
-            reason = details.reason
+            # a key that is no flag counts under one name: callers choose keys freely
+            key = flag_key if flag_key in getattr(self, "flags", {}) else UNKNOWN_KEY
+            try:
+                details = method(self, flag_key, *args, **kwargs)
+            except Exception:
+                with lock:
+                    failed: tuple[str, str | None, str | None, str | None] = (
+                        key, None, "ERROR", "general",
+                    )  # fmt: skip
+                    counts[failed] = counts.get(failed, 0) + 1
+                raise
+            code, reason, variant = details.error_code, details.reason, details.variant
+            fallback = (details.flag_metadata or {}).get("fallback")
             seen = (
-                flag_key,
-                details.variant,
+                key,
+                variant if variant is None or len(variant) <= 100 else variant[:100] + "…",
                 None if reason is None else str(getattr(reason, "value", reason)),
-                None if code is None else str(getattr(code, "value", code)).lower(),
+                str(getattr(code, "value", code)).lower() if code is not None else fallback,
             )
             with lock:
                 counts[seen] = counts.get(seen, 0) + 1

@@ -82,6 +82,14 @@ CASES = {
         f'[flags.a]\n{BOOL}[segments.s]\nattribute = "n"\nin = [1, nan]\n',
         "flags.toml:6:1: segments.s.in: nan equals nothing, so it would match no context",
     ),
+    "float default inf": (
+        '[flags.a]\ntype = "float"\ndefault = inf\n',
+        "flags.toml:3:1: flags.a.default: the default must be a finite number, not inf",
+    ),
+    "segment value inf": (
+        f'[flags.a]\n{BOOL}[segments.s]\nattribute = "n"\nin = [1, -inf]\n',
+        "flags.toml:6:1: segments.s.in: inf is no JSON number: OpenFeature contexts cannot carry it",
+    ),
     "segment with neither": (
         f"[flags.a]\n{BOOL}[segments.s]\n",
         "flags.toml:4:1: segments.s: a segment needs either 'users' or 'attribute' with 'in', and has neither",

@@ -8,6 +8,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from openfeature.evaluation_context import EvaluationContext as OFContext
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
@@ -147,7 +148,7 @@ def test_the_provider(
         _key("kill_switch"): 2,
         _key("ui.theme"): 1,
         _key("max_items"): 1,
-        _key("nope"): 1,
+        _key("(unknown)"): 1,  # keys that are no flag share one series
     }
     default = {"feature_flag.result.reason": "DEFAULT"}
     assert points["feature_flag.evaluation_success_total"] == {
@@ -157,7 +158,43 @@ def test_the_provider(
     error = {"feature_flag.result.reason": "ERROR"}
     assert points["feature_flag.evaluation_error_total"] == {
         _key("max_items", **error, **{"error.type": "parse_error"}): 1,
-        _key("nope", **error, **{"error.type": "flag_not_found"}): 1,
+        _key("(unknown)", **error, **{"error.type": "flag_not_found"}): 1,
+    }
+
+
+def test_provider_fallbacks_count_as_errors(
+    ff: ModuleType, reader: InMemoryMetricReader, meter_provider: MeterProvider
+) -> None:
+    """A store that fails and a key that cannot be bucketed: the provider serves what the
+    getters serve, and each counts once, as an error with its cause."""
+    from configgen.openfeature import ConfigGenProvider
+
+    class Broken:
+        def get(self, key: str) -> object:
+            raise OSError("down")
+
+        def watch(self, callback: object) -> None:
+            pass
+
+    provider = ConfigGenProvider(DATA / "everything_flags.toml", Broken())
+    instrument(provider, meter_provider)
+    found = provider.resolve_boolean_details("kill_switch", False)
+    assert found.value is True and found.error_code is None  # the flag's value, as getters give
+    context = OFContext(5)  # type: ignore[arg-type]  # a key that is not a string
+    found = provider.resolve_boolean_details("search.new_ranker", True, context)
+    assert found.value is False and found.error_code is None
+    getters = ff.Flags(Broken())  # type: ignore[arg-type]
+    assert getters.kill_switch() is True
+    assert getters.search.new_ranker(ff.EvaluationContext(5)) is False  # type: ignore[arg-type]
+    points = _points(reader)
+    assert points["feature_flag.evaluation_requests_total"] == {
+        _key("kill_switch"): 1,
+        _key("search.new_ranker"): 1,
+    }
+    errors = points["feature_flag.evaluation_error_total"]
+    assert {dict(k)["error.type"]: v for k, v in errors.items()} == {
+        "store-error": 1,
+        "evaluation-error": 1,
     }
 
 

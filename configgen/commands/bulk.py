@@ -151,8 +151,8 @@ def export_flagd(
     status = _write(args.output, flagd.render(found))
     for key, why in exported.invalid.items():
         print(
-            f"configgen: warning: {why}; services serve the default "
-            f"{flags[key].default!r}, and so does the export",
+            f"configgen: warning: {why}; services serve the flag as if nothing were stored "
+            f"(default {flags[key].default!r}, targeting applied), and so does the export",
             file=sys.stderr,
         )
         status = 1
