@@ -224,12 +224,23 @@ def _guard(flags: object, getters: Mapping[str, _Getter]) -> None:
             getter.holder.__class__ = classes[type(getter.holder)]
 
 
+# The last event loop found not to run workflow code: a service's own loop, asked once. A
+# workflow's loop is an object of its own kind, never this one, so the answer holds for good
+# (and being kept alive here, the loop's id cannot be reused).
+_plain_loop: list[object] = [None]
+
+
 def _guarded(function: Callable[..., T], qualname: str, path: str) -> Callable[..., T]:
     in_workflow = temporalio.workflow.in_workflow
     running_loop = asyncio._get_running_loop  # None outside a loop, without raising
+    plain = _plain_loop
 
     def getter(self: object, ctx: object = None) -> T:
-        if running_loop() is not None and in_workflow():
+        loop = running_loop()
+        if loop is not None and loop is not plain[0]:
+            if not in_workflow():
+                plain[0] = loop
+                return function(self, ctx)
             raise FlagReadInWorkflow(
                 f"flags.{path}() was called inside workflow code: its value is not recorded "
                 "in the workflow's history, so a replay after the flag changed would take "
