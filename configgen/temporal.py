@@ -224,9 +224,9 @@ def _guard(flags: object, getters: Mapping[str, _Getter]) -> None:
             getter.holder.__class__ = classes[type(getter.holder)]
 
 
-# The last event loop found not to run workflow code: a service's own loop, asked once. A
-# workflow's loop is an object of its own kind, never this one, so the answer holds for good
-# (and being kept alive here, the loop's id cannot be reused).
+# The last asyncio event loop found not to run workflow code: a service's own loop, asked
+# once. A workflow's loop is of another kind (not an asyncio.BaseEventLoop), so the answer
+# holds for good; and kept alive here, the loop's id cannot be reused.
 _plain_loop: list[object] = [None]
 
 
@@ -239,7 +239,8 @@ def _guarded(function: Callable[..., T], qualname: str, path: str) -> Callable[.
         loop = running_loop()
         if loop is not None and loop is not plain[0]:
             if not in_workflow():
-                plain[0] = loop
+                if isinstance(loop, asyncio.BaseEventLoop):  # never a workflow's loop
+                    plain[0] = loop
                 return function(self, ctx)
             raise FlagReadInWorkflow(
                 f"flags.{path}() was called inside workflow code: its value is not recorded "
