@@ -428,7 +428,7 @@ _FLAG_KEY_SCHEMAS: dict[str, JSON] = {
 _DEFAULT_BY_KIND: dict[str, JSON] = {
     "bool": {"type": "boolean"},
     "int": {"type": "integer", "minimum": INT64_MIN, "maximum": INT64_MAX},
-    "float": {"type": ["number", "null"]},  # nan and inf: taplo reads them as null
+    "float": {"type": "number"},  # finite: the reader refuses nan and inf
     "string": {"type": "string"},
     "enum": {"type": "string"},
     "percent": _PERCENT,
@@ -448,7 +448,7 @@ _SEGMENT_KEY_SCHEMAS: dict[str, JSON] = {
         "description": "The attribute's values that are in the segment.",
         "type": "array",
         "minItems": 1,
-        "items": {"type": ["string", "number", "boolean", "null"]},  # inf: null in taplo
+        "items": {"type": ["string", "number", "boolean"]},  # finite: no nan or inf
     },
 }
 
