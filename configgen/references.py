@@ -448,7 +448,9 @@ class _Module:
         self, node: ast.Attribute, scope: _Scope, scan: list[Reference], unknown: list[Diagnostic]
     ) -> None:
         base = self.kind(node.value, scope)
-        if base is None or base.what != "flags":
+        # Flags.max_items, UiFlags.theme: a getter passed on unbound (to configgen.temporal's
+        # workflow_flag, say) is read where it is called
+        if base is None or base.what not in ("flags", "class"):
             return
         self.member(base, node.attr, node, scope, scan, unknown)
 

@@ -58,6 +58,10 @@ default = false
 type = "percent"
 default = 0
 
+[flags.via_class]
+type = "int"
+default = 3
+
 [flags.only_in_tests]
 type = "bool"
 default = false
@@ -174,6 +178,10 @@ SOURCES = {
 
         def shop(s: Shop) -> bool:
             return s.flags.via_property()
+
+
+        # unbound getters, as configgen.temporal's workflow_flag(Flags.via_class, ctx) takes them
+        UNBOUND = (Flags.via_class, UiFlags.density)
         """,
     "src/app/plain.py": """\
         # untyped code: a parameter named as a Flags object is elsewhere
@@ -254,7 +262,7 @@ def test_every_way_of_reading_is_found(tmp_path: Path, cli: Callable[..., CLIRes
         "tests/test_service.py:6:22: Flags has no flag 'no_such_flag'",
         "tests/test_service.py:10:75: test_flags_with() has no keyword 'bogus'",
     ]
-    assert "18 references in 6 files; 5 problems" in result.err
+    assert "20 references in 6 files; 5 problems" in result.err
 
 
 def test_strict_counts_test_only_flags(tmp_path: Path, cli: Callable[..., CLIResult]) -> None:
