@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import functools
 import re
@@ -222,8 +223,16 @@ def render_config(schema: ConfigSchema, *, provenance: Provenance) -> str:
     )
     owners = {id(f): s for s in schema.root.walk() for f in s.fields}
     entries = {section.class_name: section for section in classes}
+    declared = {  # "section.field": the field's declaration in its class
+        f"{section.dotted}.{field.name}": pyexpr.format_assignment(
+            f"{field.name}: {field.type.python}", default_expr(field, entries), "    "
+        )
+        for section in schema.root.walk()
+        if not section.is_entry
+        for field in section.fields
+    }
     context = {
-        "default_of": lambda field: default_expr(field, entries),
+        "declared": declared,
         "schema": schema,
         "classes": classes,
         "public": list(naming.CONFIG_PUBLIC),
@@ -240,11 +249,27 @@ def render_config(schema: ConfigSchema, *, provenance: Provenance) -> str:
         "uses_pattern": any(f.rules.pattern is not None for f in fields),
         "config_file_env": f"{schema.env_prefix}CONFIG_FILE",
         "provenance": provenance,
-        "snake": _snake,
-        "entry_specs": entry_specs,
-        "field_specs": lambda fields: [field_spec(f, owners[id(f)]) for f in fields],
-        "section_specs": lambda sections: [section_spec(s) for s in sections],
-        "scalar_kind": scalar_kind,
+        "scalar_kinds": [
+            pyexpr.format_assignment(f"_{scalar.upper()}", scalar_kind(scalar))
+            for scalar in scalars
+        ],
+        "entry_kinds": [
+            pyexpr.format_assignment(
+                f"_{_snake(entry.class_name).upper()}",
+                pyexpr.call(
+                    "_TableOf", pyexpr.Atom(entry.class_name), pyexpr.tuple_of(entry_specs(entry))
+                ),
+            )
+            for entry in (s for entry in schema.entries for s in entry.walk())
+        ],
+        "fields_table": pyexpr.format_assignment(
+            "_FIELDS: tuple[_Field, ...]",
+            pyexpr.tuple_of([field_spec(f, owners[id(f)]) for f in fields]),
+        ),
+        "sections_table": pyexpr.format_assignment(
+            "_SECTIONS: tuple[tuple[str, str, str, Callable[..., Any]], ...]",
+            pyexpr.tuple_of([section_spec(s) for s in sections]),
+        ),
     }
     return environment().get_template("config.py.j2").render(context)
 
@@ -516,6 +541,106 @@ def import_key(name: str) -> tuple[int, _NaturalKey, _NaturalKey]:
     return (_member_type(name), natural_key(name.lower()), natural_key(name))
 
 
+@dataclasses.dataclass(frozen=True)
+class FlagView:
+    """One flag as the flags templates write it: every piece of its code worked out here,
+    so that the templates hold only the shape of the module."""
+
+    flag: Flag
+    state: str  # the value attribute's declaration in __init__
+    refresh: str  # its assignment in refresh()
+    signature: str
+    doc: str
+    kind: str  # "percent", "targeted" (evaluated), "on" (targeted, default true), "plain"
+    expiry: str  # the clock test of an expiring flag, or ""
+    default: str  # the literal the getter returns (a percent flag: its threshold)
+    evaluator: str = ""  # the function that evaluates a targeted flag
+    evaluator_source: str = ""
+    rollout: str = ""  # the _Rollout constant of a percent flag
+    rollout_source: str = ""
+    failed: tuple[str, ...] = ()  # the except clause's body: log, count, default
+
+    @property
+    def name(self) -> str:
+        return self.flag.name
+
+
+def _flag_view(
+    flag: Flag, owner: str, segments: dict[str, Segment], scheme: bucketing.Scheme
+) -> FlagView:
+    root = "self._root" if len(flag.path) > 1 else "self"
+    state_type = class_name_for(flag.path) if flag.kind == "enum" else flag.python
+    state_default = _flag_literal(flag.default)
+    default = state_default
+    if flag.kind == "percent":
+        kind, state_type = "percent", "int"  # a percent flag keeps its rollout's threshold
+        state_default = default = str(bucketing.threshold(float(flag.default)))
+    elif flag.targeted:
+        kind = "targeted" if flag.default is False else "on"
+        state_type, state_default = "bool | None", "None"
+    else:
+        kind = "plain"
+    reader = (
+        pyexpr.call("_one_of", *(pyexpr.Atom(pyexpr.string(v)) for v in flag.values))
+        if flag.kind == "enum"
+        else pyexpr.Atom(_FLAG_READERS[flag.kind])
+    )
+    refresh = pyexpr.format_assignment(
+        f"{owner}._{flag.name}_value",
+        pyexpr.call(
+            "self._read", pyexpr.Atom(pyexpr.string(flag.key)), reader, pyexpr.Atom(state_default)
+        ),
+        "        ",
+    )
+    expiry = ""
+    if flag.expires is not None:
+        expiry = (
+            f"        if time.time() >= {_expiry_timestamp(flag)}:"
+            f"  # after {flag.expires.isoformat()}: the default"
+        )
+    key = pyexpr.Atom(pyexpr.string(flag.key))
+    failed = (
+        pyexpr.format_expr(
+            pyexpr.call(
+                "logger.debug",
+                pyexpr.Atom(pyexpr.string("flag %s: evaluation failed")),
+                key,
+                pyexpr.Atom("exc_info=True"),
+            ),
+            "            ",
+        ),
+        pyexpr.format_expr(
+            pyexpr.call(f"{root}._evaluation_failed", key, pyexpr.Atom("exc"), pyexpr.Atom("ctx")),
+            "            ",
+            "return ",
+        ),
+    )
+    view = FlagView(
+        flag=flag,
+        state=f"        self._{flag.name}_value: {state_type} = {state_default}",
+        refresh=refresh,
+        signature=_signature(flag, "    "),
+        doc=pyexpr.docstring(_getter_doc(flag), "        "),
+        kind=kind,
+        expiry=expiry,
+        default=default,
+        failed=failed,
+    )
+    if kind == "targeted":
+        view = dataclasses.replace(
+            view,
+            evaluator=_evaluator_name(flag),
+            evaluator_source=_evaluator_source(flag, segments, scheme),
+        )
+    if kind == "percent":
+        view = dataclasses.replace(
+            view,
+            rollout=_flag_constant(flag, "ROLLOUT"),
+            rollout_source=_rollout_constant(flag, scheme),
+        )
+    return view
+
+
 def render_flags(schema: FlagsSchema, *, provenance: Provenance) -> str:
     """The text of ``configgen_flags.py`` for *schema*."""
     flags = schema.flags()
@@ -527,38 +652,25 @@ def render_flags(schema: FlagsSchema, *, provenance: Provenance) -> str:
     for flag in flags:
         owners[flag.key] = ".".join(["self", *flag.path[:-1]])
 
-    def category_slots(category: Category) -> list[str]:
-        slots = [sub.name for sub in category.categories]
-        slots += [f"_{flag.name}_value" for flag in category.flags]
+    def slots(category: Category) -> str:
+        names = [sub.name for sub in category.categories]
+        names += [f"_{flag.name}_value" for flag in category.flags]
         if category is schema.root:
-            slots += ["__weakref__", "_fallbacks", "_lock", "_store"]
+            names += ["__weakref__", "_fallbacks", "_lock", "_store"]
         else:
-            slots.append("_root")
-        return sorted(slots, key=natural_key)  # as ruff's RUF023 sorts __slots__
+            names.append("_root")
+        names.sort(key=natural_key)  # as ruff's RUF023 sorts __slots__
+        quoted = pyexpr.tuple_of([pyexpr.Atom(pyexpr.string(n)) for n in names])
+        return pyexpr.format_assignment("__slots__", quoted, "    ")
 
-    def state_type(flag: Flag) -> str:
-        if flag.kind == "percent":
-            return "int"  # the rollout's threshold
-        if flag.targeted:
-            return "bool | None"
-        return class_name_for(flag.path) if flag.kind == "enum" else flag.python
-
-    def state_default(flag: Flag) -> str:
-        if flag.kind == "percent":
-            return str(bucketing.threshold(float(flag.default)))
-        return "None" if flag.targeted else _flag_literal(flag.default)
-
-    def reader(flag: Flag) -> pyexpr.Expr:
-        if flag.kind == "enum":
-            return pyexpr.call("_one_of", *(pyexpr.Atom(pyexpr.string(v)) for v in flag.values))
-        return pyexpr.Atom(_FLAG_READERS[flag.kind])
-
+    views = {
+        flag.key: _flag_view(flag, owners[flag.key], segments, schema.bucketing) for flag in flags
+    }
     kinds_order = ("bool", "int", "float", "string", "enum", "percent")
     readers_used = sorted({flag.kind for flag in flags}, key=kinds_order.index)
-    evaluated = [flag for flag in flags if flag.targeted and flag.default is False]
-    uses_targeting = bool(evaluated)
+    evaluated = [views[flag.key] for flag in flags if views[flag.key].kind == "targeted"]
     uses_percent = any(flag.kind == "percent" for flag in flags)
-    uses_rollout = uses_percent or any(0 < (flag.rollout or 0) < 100 for flag in evaluated)
+    uses_rollout = uses_percent or any(0 < (v.flag.rollout or 0) < 100 for v in evaluated)
     exported = list(naming.FLAGS_PUBLIC)
     exported += [c.class_name for c in categories] + [class_name_for(f.path) for f in enums]
     defaults = pyexpr.call(
@@ -567,52 +679,46 @@ def render_flags(schema: FlagsSchema, *, provenance: Provenance) -> str:
             [(pyexpr.Atom(pyexpr.string(f.key)), pyexpr.scalar(f.default)) for f in flags]
         ),
     )
+    aliases = [
+        pyexpr.format_assignment(
+            class_name_for(flag.path),
+            pyexpr.Bracketed(
+                "Literal[", "]", tuple(pyexpr.Atom(pyexpr.string(v)) for v in flag.values)
+            ),
+        )
+        + "\n"
+        + pyexpr.docstring(f"The values of the flag {flag.key}.", "")
+        for flag in enums
+    ]
     first = flags[0] if flags else None
     context = {
         "schema": schema,
-        "flags": flags,
+        "views": views,
         "root": schema.root,
         "categories": categories,
-        "enums": enums,
-        "segments": [segments[name] for name in used_segments],
+        "aliases": aliases,
+        "segments": [
+            pyexpr.format_assignment(_segment_name(segments[name]), _segment_expr(segments[name]))
+            for name in used_segments
+        ],
+        "evaluated": evaluated,
+        "percent_views": [views[flag.key] for flag in flags if flag.kind == "percent"],
         "exported": sorted(exported, key=dunder_all_key),
         "defaults_expr": defaults,
         "example_getter": ".".join(first.path) if first else "name",
         "example_key": first.key if first else "name",
-        "uses_targeting": uses_targeting,
+        "uses_targeting": bool(evaluated),
         "uses_percent": uses_percent,
         "uses_rollout": uses_rollout,
-        "evaluated": evaluated,
-        "uses_expiry": any(flag.expires is not None for flag in flags),
-        "readers_used": readers_used,
-        "bucketing_source": _bucketing_source(),
-        "provenance": provenance,
-        "alias": lambda flag: class_name_for(flag.path),
-        "literal": lambda flag: pyexpr.Bracketed(
-            "Literal[", "]", tuple(pyexpr.Atom(pyexpr.string(v)) for v in flag.values)
-        ),
-        "category_slots": category_slots,
-        "state_type": state_type,
-        "state_default": state_default,
-        "default_literal": lambda flag: _flag_literal(flag.default),
-        "owner_expr": lambda flag: owners[flag.key],
-        "root_expr": lambda flag: "self._root" if len(flag.path) > 1 else "self",
-        "reader": reader,
-        "signature": _signature,
-        "getter_doc": _getter_doc,
-        "expiry_timestamp": _expiry_timestamp,
-        "segment_name": _segment_name,
-        "segment_expr": _segment_expr,
-        "evaluator_name": _evaluator_name,
-        "evaluator_source": lambda flag: _evaluator_source(flag, segments, schema.bucketing),
-        "rollout_constant": lambda flag: _rollout_constant(flag, schema.bucketing),
-        "rollout_name": lambda flag: _flag_constant(flag, "ROLLOUT"),
-        "threshold": bucketing.threshold,
         "uses_typed": any(
             len(_segment_kinds(segments[n])) > 1
             for n in used_segments
             if segments[n].attribute is not None
         ),
+        "readers_used": readers_used,
+        "bucketing_source": _bucketing_source(),
+        "provenance": provenance,
+        "slots": {category.path: slots(category) for category in schema.root.walk()},
     }
     return environment().get_template("flags.py.j2").render(context)
 
@@ -641,8 +747,11 @@ def render_testing(config: ConfigSchema, flags: FlagsSchema | None, *, header: s
         "exported": exported,
         "uses_datetime": "datetime." in uses,
         "uses_mapping": "Mapping[" in uses,
-        "override_type": lambda flag: (
-            class_name_for(flag.path) if flag.kind == "enum" else flag.stored_python
-        ),
+        "flag_keywords": [
+            "_".join(flag.path)
+            + ": "
+            + (class_name_for(flag.path) if flag.kind == "enum" else flag.stored_python)
+            for flag in (flags.flags() if flags is not None else [])
+        ],
     }
     return environment().get_template("testing.py.j2").render(context)
