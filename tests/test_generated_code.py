@@ -77,6 +77,25 @@ def test_identical_when_generated_again(
         assert (again / module).read_bytes() == (packages[sample] / module).read_bytes()
 
 
+@pytest.mark.parametrize("sample", SAMPLES)
+def test_identical_without_mmh3(tmp_path: Path, packages: dict[str, Path], sample: str) -> None:
+    """mmh3 is used at run time when importable; it never shapes the generated code."""
+    again = _generate(tmp_path / "first", sample).parent.parent
+    for module in MODULES:
+        (again / "src" / "app" / module).unlink()
+    code = "import sys; sys.modules['mmh3'] = None; from configgen.cli import main; sys.exit(main(sys.argv[1:]))"
+    done = subprocess.run(
+        [sys.executable, "-c", code, "generate", "--project", str(again)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    for module in MODULES:
+        assert (again / "src" / "app" / module).read_bytes() == (
+            packages[sample] / module
+        ).read_bytes()
+
+
 def _tool(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", *args], cwd=cwd, capture_output=True, text=True)
 
