@@ -361,14 +361,24 @@ def bench_flags(tmp: Path) -> None:
         )
     )
     ctx = flags_module.EvaluationContext("user-12345")
-    attribute = per_call("frozen.new_checkout", frozen=frozen)
-    getter = per_call("flags.new_checkout()", flags=memory)
-    chained = per_call("flags.new_checkout()", flags=composite)
-    percent = per_call("flags.search.new_ranker(ctx)", flags=memory, ctx=ctx)
-    keys = iter(range(10**9))
-    percent_cold = per_call(
-        lambda: memory.search.new_ranker(flags_module.EvaluationContext(f"u{next(keys)}"))
+    keys = iter(range(10**12))
+    found = interleaved(
+        {
+            "attribute": "frozen.new_checkout",
+            "getter": "memory.new_checkout()",
+            "chained": "composite.new_checkout()",
+            "percent": "memory.search.new_ranker(ctx)",
+            "cold": lambda: memory.search.new_ranker(
+                flags_module.EvaluationContext(f"u{next(keys)}")
+            ),
+        },
+        frozen=frozen,
+        memory=memory,
+        composite=composite,
+        ctx=ctx,
     )
+    attribute, getter, chained = found["attribute"], found["getter"], found["chained"]
+    percent, percent_cold = found["percent"], found["cold"]
     print(f"  {'frozen dataclass attribute read':<48} {fmt(attribute)}")
     print(
         f"  {'flags.new_checkout() over MemoryStore':<48} {fmt(getter)}"
@@ -394,10 +404,15 @@ def bench_flags(tmp: Path) -> None:
     client = api.get_client()
     of_context = OFContext("user-12345")
     assert client.get_boolean_value("new_checkout", False) is True
-    openfeature = per_call('client.get_boolean_value("new_checkout", False)', client=client)
-    openfeature_ctx = per_call(
-        'client.get_boolean_value("search.new_ranker", False, ctx)', client=client, ctx=of_context
+    theirs = interleaved(
+        {
+            "plain": 'client.get_boolean_value("new_checkout", False)',
+            "ctx": 'client.get_boolean_value("search.new_ranker", False, ctx)',
+        },
+        client=client,
+        ctx=of_context,
     )
+    openfeature, openfeature_ctx = theirs["plain"], theirs["ctx"]
     print(f"  {'OpenFeature get_boolean_value (in-memory)':<48} {fmt(openfeature)}")
     print(f"  {'OpenFeature get_boolean_value with a context':<48} {fmt(openfeature_ctx)}")
     print(
@@ -406,7 +421,7 @@ def bench_flags(tmp: Path) -> None:
     )
     print(
         f"  ratio: the percent flag with a context is {openfeature_ctx / percent:.0f}x faster"
-        f" ({openfeature_ctx / percent_cold:.1f}x for a new key each call; goal: >= 10x)"
+        f" (goal: >= 10x); {openfeature_ctx / percent_cold:.1f}x for a new key each call"
     )
 
 
