@@ -27,6 +27,7 @@ import dataclasses
 import logging
 import sys
 import threading
+import time
 import types
 from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
@@ -80,14 +81,19 @@ FLAGS_CHANGED = "configgen.flags_changed"
 T = TypeVar("T")
 C = TypeVar("C")
 
-# A read: at most 2 s per attempt, retried for at most 60 s in all. A getter is a plain
-# in-memory read, so an attempt that takes longer means a worker in trouble.
+# A read: at most 2 s per attempt, at most 20 attempts 0.1 s, 0.2 s ... 2 s apart (about
+# 30 s when attempts fail at once, about 70 s when each runs into its 2 s). A getter is a
+# plain in-memory read, so an attempt that fails or takes longer means a worker in trouble.
+# The attempts bound the read: the SDK (temporalio 1.35) keeps retrying a local activity past
+# its schedule_to_close_timeout while it heartbeats the workflow task, so that one is a
+# backstop only.
 _ATTEMPT = timedelta(seconds=2)
-_IN_ALL = timedelta(seconds=60)
+_IN_ALL = timedelta(seconds=90)
 _RETRY = temporalio.common.RetryPolicy(
     initial_interval=timedelta(milliseconds=100),
     backoff_coefficient=2.0,
     maximum_interval=timedelta(seconds=2),
+    maximum_attempts=20,
     non_retryable_error_types=["UnknownFlagGetter"],
 )
 
@@ -105,10 +111,11 @@ class FlagReadInWorkflow(RuntimeError):
 class FlagReadFailed(RuntimeError):
     """The worker could not read a flag for `workflow_flag` or `workflow_snapshot`.
 
-    Its ``Flags`` has no such getter (an older generated module), the flag activity is not
-    registered (no ``FlagsPlugin(flags)``), or every attempt failed for 60 s. A plain
-    exception: it fails the workflow task, not the workflow, so Temporal retries the task and
-    the workflow goes on once a worker can read the flag.
+    Its ``Flags`` has no such getter (an older generated module), the getter is of another
+    generated module than the worker's ``Flags``, the flag activity is not registered (no
+    ``FlagsPlugin(flags)``), or all 20 attempts failed. A plain exception: it fails the
+    workflow task, not the workflow, so Temporal retries the task and the workflow goes on
+    once a worker can read the flag.
     """
 
 
@@ -122,6 +129,8 @@ class FlagRequest:
     attributes: dict[str, Any] = dataclasses.field(default_factory=dict)
     with_context: bool = False
     """Whether the workflow gave a context (the getters get None otherwise)."""
+    module: str | None = None
+    """The generated module the getters are of (``shop.configgen_flags``); None: not checked."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -252,6 +261,7 @@ def _guarded(function: Callable[..., T], qualname: str, path: str) -> Callable[.
 
     getter.__name__ = function.__name__
     getter.__qualname__ = function.__qualname__
+    getter.__module__ = function.__module__
     getter.__doc__ = function.__doc__
     getter._configgen_unguarded = function  # type: ignore[attr-defined]
     return getter
@@ -274,6 +284,15 @@ def flag_activity(flags: Any, *, name: str = ACTIVITY_NAME) -> Callable[..., Any
 
     @temporalio.activity.defn(name=name)
     async def read_flags(request: FlagRequest) -> FlagValues:
+        if request.module is not None and request.module != module.__name__:
+            raise temporalio.exceptions.ApplicationError(
+                f"{', '.join(request.getters)} of {request.module} asked of a worker whose "
+                f"Flags is {module.__name__}: a workflow reads the flags of the Flags given "
+                f"to FlagsPlugin, so pass getters of {module.__name__} (or give the worker's "
+                f"FlagsPlugin a {request.module}.Flags)",
+                type="UnknownFlagGetter",
+                non_retryable=True,
+            )
         unknown = [qualname for qualname in request.getters if qualname not in getters]
         if unknown:
             known = ", ".join(sorted(getters))
@@ -430,7 +449,11 @@ def _restricted(restrictions: SandboxRestrictions, module: str | None) -> Sandbo
                         "is not recorded in the workflow's history, so a replay after the "
                         "flag changed would take another path; read flags with 'await "
                         "workflow_flag(Flags.<flag>, ctx)' or workflow_snapshot() from "
-                        "configgen.temporal, and build Flags in the worker"
+                        "configgen.temporal; build Flags in the worker, in a module that "
+                        "workflow code imports only inside "
+                        "workflow.unsafe.imports_passed_through() (as 'from app.worker "
+                        "import flags'): a module the sandbox imports again runs its "
+                        "Flags(...) inside workflow code"
                     ),
                 )
             }
@@ -457,10 +480,16 @@ class FlagSnapshot(Generic[C]):
     values: Mapping[str, object]
     """Each flag's value by its place under ``Flags`` (``new_checkout``, ``ui.theme``)."""
     _by_getter: Mapping[str, str] = dataclasses.field(repr=False)
+    _module: str | None = dataclasses.field(default=None, repr=False)
 
     def __getitem__(self, getter: Callable[[Any, C], T]) -> T:
         """The value of the flag whose getter is *getter* (``Flags.new_checkout``)."""
         qualname = _qualname(getter)
+        module = _module_of(getter)
+        if self._module is not None and module != self._module:
+            raise KeyError(
+                f"{qualname} of {module} is not in this snapshot: it read getters of {self._module}"
+            )
         path = self._by_getter.get(qualname)
         if path is None:
             raise KeyError(
@@ -487,6 +516,24 @@ def _qualname(getter: object) -> str:
     return qualname
 
 
+def _module_of(getter: object) -> str | None:
+    """The module a getter was generated in (``shop.configgen_flags``)."""
+    module = getattr(getter, "__module__", None)
+    return module if isinstance(module, str) else None
+
+
+def _one_module(getters: Iterable[object]) -> str | None:
+    """The generated module of *getters*; a `TypeError` when they are of several."""
+    modules = {_module_of(getter): _qualname(getter) for getter in getters}
+    if len(modules) > 1:
+        listed = ", ".join(f"{qualname} of {module}" for module, qualname in modules.items())
+        raise TypeError(
+            f"workflow_snapshot() reads the flags of one generated module, the worker's: "
+            f"got {listed}"
+        )
+    return next(iter(modules), None)
+
+
 def _in_workflow(call: str, qualname: str) -> None:
     """Raise unless called from workflow code, naming what to call instead."""
     if not temporalio.workflow.in_workflow():
@@ -496,16 +543,16 @@ def _in_workflow(call: str, qualname: str) -> None:
         )
 
 
-def _request(qualnames: list[str], ctx: object) -> FlagRequest:
+def _request(qualnames: list[str], ctx: object, module: str | None) -> FlagRequest:
     if ctx is None:
-        return FlagRequest(qualnames)
+        return FlagRequest(qualnames, module=module)
     targeting_key = getattr(ctx, "targeting_key", None)
     attributes = getattr(ctx, "attributes", None)
     if not isinstance(attributes, Mapping) or not (
         targeting_key is None or isinstance(targeting_key, str)
     ):
         raise TypeError(f"{ctx!r} is not an EvaluationContext")
-    return FlagRequest(qualnames, targeting_key, dict(attributes), with_context=True)
+    return FlagRequest(qualnames, targeting_key, dict(attributes), with_context=True, module=module)
 
 
 async def _read(request: FlagRequest, activity: str) -> FlagValues:
@@ -519,11 +566,14 @@ async def _read(request: FlagRequest, activity: str) -> FlagValues:
             retry_policy=_RETRY,
             summary=", ".join(request.getters),
         )
-    except temporalio.exceptions.ActivityError as exc:
-        # A plain exception fails the workflow task, not the workflow: Temporal retries it,
-        # and the workflow goes on once a worker can read the flag.
-        cause = exc.cause or exc
-        raise FlagReadFailed(f"reading {', '.join(request.getters)}: {cause}") from None
+    except temporalio.exceptions.FailureError as exc:
+        # A local activity's failure reaches the workflow as an ActivityError or, once it is
+        # not retried (non-retryable, or out of attempts), as the bare ApplicationError;
+        # either would fail the workflow. A plain exception fails the workflow task instead:
+        # Temporal retries it, and the workflow goes on once a worker can read the flag.
+        if temporalio.exceptions.is_cancelled_exception(exc):
+            raise
+        raise FlagReadFailed(f"reading {', '.join(request.getters)}: {_reason(exc)}") from None
     except ValueError as exc:
         if "is not registered on this worker" not in str(exc):
             raise
@@ -532,6 +582,16 @@ async def _read(request: FlagRequest, activity: str) -> FlagValues:
             "give it plugins=[FlagsPlugin(flags)] (configgen.temporal)"
         ) from None
     return read
+
+
+def _reason(exc: temporalio.exceptions.FailureError) -> str:
+    """What went wrong: the flag activity's own message, or the failure with its type."""
+    cause = exc.cause if isinstance(exc, temporalio.exceptions.ActivityError) else exc
+    if isinstance(cause, temporalio.exceptions.ApplicationError) and (
+        cause.type == "UnknownFlagGetter"
+    ):
+        return cause.message
+    return str(cause or exc)
 
 
 @overload
@@ -545,12 +605,12 @@ async def workflow_flag(
 
     *getter* is the getter of the class (``Flags.new_checkout``, ``UiFlags.theme``); the
     result has its type. Call it from workflow code only: it runs the worker's flag activity
-    (`flag_activity`) as a local activity (2 s per attempt, retried for up to 60 s), and a
+    (`flag_activity`) as a local activity (2 s per attempt, at most 20 attempts), and a
     replay takes the value from the history, whatever the store holds by then.
     """
     qualname = _qualname(getter)
     _in_workflow("workflow_flag", qualname)
-    read = await _read(_request([qualname], ctx), activity)
+    read = await _read(_request([qualname], ctx, _module_of(getter)), activity)
     value: T = read.values[qualname]
     return value
 
@@ -566,13 +626,14 @@ async def workflow_snapshot(
     qualnames = list(dict.fromkeys(_qualname(getter) for getter in getters))
     if not qualnames:
         raise TypeError("workflow_snapshot() needs at least one getter")
+    module = _one_module(getters)
     _in_workflow("workflow_snapshot", qualnames[0])
-    read = await _read(_request(qualnames, ctx), activity)
+    read = await _read(_request(qualnames, ctx, module), activity)
     context = ctx
     if ctx is not None:
         context = type(ctx)(read.targeting_key, read.attributes)  # type: ignore[call-arg]
     values = {read.paths[qualname]: read.values[qualname] for qualname in qualnames}
-    return FlagSnapshot(context, values, {q: read.paths[q] for q in qualnames})
+    return FlagSnapshot(context, values, {q: read.paths[q] for q in qualnames}, module)
 
 
 # ---- long-running workflows -----------------------------------------------------------------
@@ -581,12 +642,20 @@ async def workflow_snapshot(
 class FlagChangeNotifier:
     """Signals followed workflows (`FLAGS_CHANGED`) whenever a flag store reports a change.
 
-    ``async with FlagChangeNotifier(client, store) as notifier: notifier.follow(id)``. A
-    workflow that must follow a flag while it runs handles the signal by reading the flag
-    again with `workflow_flag`: the signal and the new read are both in its history. Changes
-    that arrive while signals are being sent are folded into one more round; a workflow that
-    has ended is forgotten; a failed signal is logged and counted in ``errors``.
+    ``async with FlagChangeNotifier(client, flags.store) as notifier: notifier.follow(id)``,
+    or ``query="WorkflowType = 'Dispatch'"`` to signal the running workflows a visibility
+    query finds. A workflow that must follow a flag while it runs handles the signal by
+    reading the flag again with `workflow_flag`: the signal and the new read are both in its
+    history. Run one in every worker process, on the store of the ``Flags`` given to
+    `FlagsPlugin`: a signal then comes only after that store has the change, and the last
+    signal after every worker's store has it (docs/temporal.md). Changes that arrive while
+    signals are being sent are folded into one more round; a followed workflow that has
+    ended is forgotten (one not found within ``GRACE`` seconds of `follow` is kept: it may
+    not have started yet); a failed signal is logged and counted in ``errors``.
     """
+
+    GRACE = 300.0
+    """Seconds a followed id that was never found running is kept (started after `follow`)."""
 
     def __init__(
         self,
@@ -595,15 +664,20 @@ class FlagChangeNotifier:
         *,
         signal: str = FLAGS_CHANGED,
         follow: Iterable[str] = (),
+        query: str | None = None,
     ) -> None:
         self.client = client
         self.store = store
         self.signal = signal
+        self.query = query
+        """A visibility query: the running workflows it finds are signalled too."""
         self.sent = 0
         """How many signals were delivered."""
         self.errors = 0
         """How many signals failed (other than to workflows that had ended)."""
         self._followed: set[str] = set(follow)
+        self._since: dict[str, float] = {id_: time.monotonic() for id_ in self._followed}
+        self._found: set[str] = set()
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._changed: asyncio.Event | None = None
@@ -613,11 +687,14 @@ class FlagChangeNotifier:
         """Signal the workflow *workflow_id* after every change from now on."""
         with self._lock:
             self._followed.add(workflow_id)
+            self._since.setdefault(workflow_id, time.monotonic())
 
     def forget(self, workflow_id: str) -> None:
         """Stop signalling *workflow_id*."""
         with self._lock:
             self._followed.discard(workflow_id)
+            self._since.pop(workflow_id, None)
+            self._found.discard(workflow_id)
 
     @property
     def followed(self) -> frozenset[str]:
@@ -663,15 +740,27 @@ class FlagChangeNotifier:
         while True:
             await self._changed.wait()
             self._changed.clear()
-            await asyncio.gather(*(self._send(id_) for id_ in sorted(self.followed)))
+            ids = set(self.followed) | await self._queried()
+            await asyncio.gather(*(self._send(id_) for id_ in sorted(ids)))
+
+    async def _queried(self) -> set[str]:
+        """The ids of the running workflows ``query`` finds (none without one)."""
+        if self.query is None:
+            return set()
+        query = f"({self.query}) AND ExecutionStatus = 'Running'"
+        try:
+            return {each.id async for each in self.client.list_workflows(query)}
+        except Exception as exc:
+            self.errors += 1
+            logger.warning("listing the workflows %r failed: %s", self.query, exc)
+            return set()
 
     async def _send(self, workflow_id: str) -> None:
         try:
             await self.client.get_workflow_handle(workflow_id).signal(self.signal)
         except temporalio.service.RPCError as exc:
             if exc.status == temporalio.service.RPCStatusCode.NOT_FOUND:
-                logger.info("workflow %s has ended: no longer signalled", workflow_id)
-                self.forget(workflow_id)
+                self._not_found(workflow_id)
                 return
             self.errors += 1
             logger.warning("signalling workflow %s failed: %s", workflow_id, exc)
@@ -680,3 +769,16 @@ class FlagChangeNotifier:
             logger.warning("signalling workflow %s failed: %s", workflow_id, exc)
         else:
             self.sent += 1
+            with self._lock:
+                self._found.add(workflow_id)
+
+    def _not_found(self, workflow_id: str) -> None:
+        """Forget *workflow_id* if it ended, or was never found for ``GRACE`` seconds."""
+        with self._lock:
+            since = self._since.get(workflow_id)
+            young = since is not None and time.monotonic() - since < self.GRACE
+            if workflow_id in self._found or not young:
+                logger.info("workflow %s has ended: no longer signalled", workflow_id)
+                self._followed.discard(workflow_id)
+                self._since.pop(workflow_id, None)
+                self._found.discard(workflow_id)

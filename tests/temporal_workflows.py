@@ -12,6 +12,7 @@ from ffapp.configgen_flags import (
     UiFlags,
     UiLayoutFlags,
 )
+from ffother.configgen_flags import Flags as OtherFlags
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
@@ -147,3 +148,16 @@ class ReadOnce:
     @workflow.run
     async def run(self) -> list[Any]:
         return [await workflow_flag(Flags.max_items), await workflow_flag(UiFlags.theme)]
+
+
+@workflow.defn
+class ReadsWhatTheWorkerCannot:
+    """Reads what the worker's Flags cannot answer; *what* says which read."""
+
+    @workflow.run
+    async def run(self, what: str) -> Any:
+        if what == "not a getter":
+            return await workflow_flag(Flags.refresh)  # type: ignore[arg-type]
+        if what == "another module":
+            return await workflow_flag(OtherFlags.max_items)  # a str there, an int here
+        return await workflow_flag(Flags.max_items, activity=what)  # an activity that fails

@@ -10,6 +10,7 @@ gives the defaults without failing the workflow.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import shutil
 import subprocess
@@ -25,15 +26,18 @@ from types import ModuleType
 from typing import Any, TypeVar
 
 import pytest
+from temporalio import activity
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHistory
+from temporalio.runtime import Runtime, TelemetryConfig
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
 
+import configgen.temporal
 from configgen.cli import main
 from configgen.stores import RedisStore
 from configgen.temporal import FlagChangeNotifier, FlagsPlugin, data_converter
-from tests.conftest import REPO
+from tests.conftest import REPO, write_project
 from tests.servers import free_port
 
 pytestmark = pytest.mark.integration
@@ -82,8 +86,32 @@ def server() -> Iterator[_DevServer]:
     running.close()
 
 
+OTHER_FLAGS = """\
+[flags.max_items]
+type = "string"
+default = "unlimited"
+"""
+
+
 @pytest.fixture(scope="module")
-def app(flags_package: Path) -> Iterator[tuple[ModuleType, ModuleType, ModuleType]]:
+def other_flags_package(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A second generated flags module, ``ffother``, whose ``max_items`` is a string."""
+    root = tmp_path_factory.mktemp("other-flags")
+    project = write_project(
+        root / "proj", '[app]\nname = "other"\n', prefix="OTHER_", extra='flags = "flags.toml"\n'
+    )
+    (project / "flags.toml").write_text(OTHER_FLAGS, encoding="utf-8")
+    (project / "src" / "app" / "__init__.py").write_text("")
+    assert main(["generate", "--project", str(project)]) == 0
+    shutil.copytree(project / "src" / "app", root / "site" / "ffother")
+    sys.path.insert(0, str(root / "site"))
+    return root / "site" / "ffother"
+
+
+@pytest.fixture(scope="module")
+def app(
+    flags_package: Path, other_flags_package: Path
+) -> Iterator[tuple[ModuleType, ModuleType, ModuleType]]:
     """The generated flags module, the service holding the worker's flags, the workflows."""
     import importlib
 
@@ -240,7 +268,10 @@ def test_a_getter_read_inside_workflow_code_is_caught(
         "ffapp.configgen_flags.Flags(...) inside workflow code: a getter read there is not "
         "recorded in the workflow's history, so a replay after the flag changed would take "
         "another path; read flags with 'await workflow_flag(Flags.<flag>, ctx)' or "
-        "workflow_snapshot() from configgen.temporal, and build Flags in the worker"
+        "workflow_snapshot() from configgen.temporal; build Flags in the worker, in a module "
+        "that workflow code imports only inside workflow.unsafe.imports_passed_through() (as "
+        "'from app.worker import flags'): a module the sandbox imports again runs its "
+        "Flags(...) inside workflow code"
     ), constructed
     # Outside workflow code the same getter works as ever.
     assert service.flags.kill_switch() is True
@@ -258,10 +289,14 @@ def test_a_long_running_workflow_follows_a_change_through_signals(
             _worker(client, service.flags, [workflows.Follow], queue),
             FlagChangeNotifier(client, service.store) as notifier,
         ):
+            workflow_id = f"follow-{uuid.uuid4()}"
+            notifier.follow(workflow_id)  # before it starts: kept through a change
+            service.store.set("max_items", 59)
+            await asyncio.sleep(0.5)
+            assert workflow_id in notifier.followed
             handle = await client.start_workflow(
-                workflows.Follow.run, "dark", id=f"follow-{uuid.uuid4()}", task_queue=queue
+                workflows.Follow.run, "dark", id=workflow_id, task_queue=queue
             )
-            notifier.follow(handle.id)
 
             async def started() -> bool:
                 return bool(await handle.query(workflows.Follow.themes))
@@ -323,6 +358,132 @@ def test_a_worker_that_cannot_read_flags_holds_the_workflow_until_one_can(
         "give it plugins=[FlagsPlugin(flags)] (configgen.temporal)"
     )
     assert result == [50, "light"]
+
+
+@activity.defn(name="tests.failing_read")
+async def _failing_read(request: Any) -> None:
+    raise RuntimeError("the worker is in trouble")
+
+
+async def _task_failures(handle: Any) -> list[str]:
+    """The messages of the workflow's failed workflow tasks, once there is one."""
+    failures: list[str] = []
+
+    async def task_failed() -> bool:
+        failures.clear()
+        async for event in handle.fetch_history_events():
+            if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:
+                failures.append(event.workflow_task_failed_event_attributes.failure.message)
+            if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED:
+                message = event.workflow_execution_failed_event_attributes.failure.message
+                raise AssertionError(f"the workflow failed: {message}")
+            if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:
+                raise AssertionError("the workflow completed")
+        return bool(failures)
+
+    await _eventually(task_failed)
+    return failures
+
+
+def test_a_read_the_worker_cannot_answer_holds_the_workflow(
+    server: _DevServer,
+    app: tuple[ModuleType, ModuleType, ModuleType],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Not a getter, a getter of another generated module, attempts all failed: the workflow
+    task fails with FlagReadFailed and the workflow keeps running (the SDK hands a local
+    activity's last failure to the workflow as a bare ApplicationError, not an ActivityError).
+    """
+    _, service, workflows = app
+    retry = configgen.temporal._RETRY
+    assert retry.maximum_attempts == 20  # the bound the docs give
+    monkeypatch.setattr(
+        configgen.temporal, "_RETRY", dataclasses.replace(retry, maximum_attempts=3)
+    )
+    reads = ["not a getter", "another module", "tests.failing_read"]
+
+    async def scenario(client: Client) -> list[str]:
+        queue = _queue()
+        worker = Worker(
+            client,
+            task_queue=queue,
+            workflows=[workflows.ReadsWhatTheWorkerCannot],
+            activities=[_failing_read],
+            plugins=[FlagsPlugin(service.flags)],
+        )
+        first: list[str] = []
+        async with worker:
+            for what in reads:
+                handle = await client.start_workflow(
+                    workflows.ReadsWhatTheWorkerCannot.run,
+                    what,
+                    id=f"cannot-{uuid.uuid4()}",
+                    task_queue=queue,
+                )
+                first.append((await _task_failures(handle))[0])
+                assert (await handle.describe()).status == WorkflowExecutionStatus.RUNNING
+                await handle.terminate("held as expected")
+        return first
+
+    not_a_getter, other_module, failing = _run(server, scenario)
+    assert not_a_getter.startswith(
+        "reading Flags.refresh: the worker's Flags (ffapp.configgen_flags) has no getter "
+        "Flags.refresh; it has Flags.discount, "
+    ), not_a_getter
+    assert other_module == (
+        "reading Flags.max_items: Flags.max_items of ffother.configgen_flags asked of a worker "
+        "whose Flags is ffapp.configgen_flags: a workflow reads the flags of the Flags given to "
+        "FlagsPlugin, so pass getters of ffapp.configgen_flags (or give the worker's "
+        "FlagsPlugin a ffother.configgen_flags.Flags)"
+    )
+    assert failing.startswith("reading Flags.max_items: ") and failing.endswith(
+        "the worker is in trouble"
+    ), failing
+
+
+def test_a_notifier_in_each_worker_brings_every_worker_the_change(
+    server: _DevServer, app: tuple[ModuleType, ModuleType, ModuleType]
+) -> None:
+    """Two workers, each with its own store client: one sees a change 300 ms before the other.
+    A notifier in each, on its worker's store, following the workflows a visibility query
+    finds: whichever worker reads after the last signal, the workflow sees the change."""
+    module, _, workflows = app
+    stores = [module.MemoryStore(), module.MemoryStore()]
+
+    async def scenario(client: Client) -> tuple[list[str], list[FlagChangeNotifier]]:
+        queue = _queue()
+        query = f"TaskQueue = '{queue}'"
+        # Another SDK runtime: one runtime runs one worker per task queue, as one process does.
+        second = await Client.connect(
+            server.target,
+            data_converter=data_converter,
+            runtime=Runtime(telemetry=TelemetryConfig()),
+        )
+        async with (
+            _worker(client, module.Flags(stores[0]), [workflows.Follow], queue),
+            _worker(second, module.Flags(stores[1]), [workflows.Follow], queue),
+            FlagChangeNotifier(client, stores[0], query=query) as early,
+            FlagChangeNotifier(client, stores[1], query=query) as late,
+        ):
+            handle = await client.start_workflow(
+                workflows.Follow.run, "dark", id=f"workers-{uuid.uuid4()}", task_queue=queue
+            )
+
+            async def listed() -> bool:
+                found = [each.id async for each in client.list_workflows(query)]
+                return found == [handle.id] and bool(await handle.query(workflows.Follow.themes))
+
+            await _eventually(listed)
+            stores[0].set("ui.theme", "dark")
+            await asyncio.sleep(0.3)
+            stores[1].set("ui.theme", "dark")
+            themes = await asyncio.wait_for(handle.result(), 20)
+        return themes, [early, late]
+
+    themes, notifiers = _run(server, scenario)
+    assert themes == ["light", "dark"]
+    assert [notifier.errors for notifier in notifiers] == [0, 0]
+    assert sum(notifier.sent for notifier in notifiers) >= 1  # the workflow may end after one
 
 
 class _DownStore:
