@@ -289,7 +289,7 @@ def flag_activity(flags: Any, *, name: str = ACTIVITY_NAME) -> Callable[..., Any
                 f"{', '.join(request.getters)} of {request.module} asked of a worker whose "
                 f"Flags is {module.__name__}: a workflow reads the flags of the Flags given "
                 f"to FlagsPlugin, so pass getters of {module.__name__} (or give the worker's "
-                f"FlagsPlugin a {request.module}.Flags)",
+                f"FlagsPlugin a Flags of {request.module})",
                 type="UnknownFlagGetter",
                 non_retryable=True,
             )

@@ -434,7 +434,7 @@ def test_a_read_the_worker_cannot_answer_holds_the_workflow(
         "reading Flags.max_items: Flags.max_items of ffother.configgen_flags asked of a worker "
         "whose Flags is ffapp.configgen_flags: a workflow reads the flags of the Flags given to "
         "FlagsPlugin, so pass getters of ffapp.configgen_flags (or give the worker's "
-        "FlagsPlugin a ffother.configgen_flags.Flags)"
+        "FlagsPlugin a Flags of ffother.configgen_flags)"
     )
     assert failing.startswith("reading Flags.max_items: ") and failing.endswith(
         "the worker is in trouble"
