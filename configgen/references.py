@@ -104,8 +104,11 @@ def _merge(kinds: list[_Kind | None]) -> _Kind | None:
 
 
 class _Class:
-    def __init__(self, ident: str) -> None:
+    def __init__(self, ident: str, bases: list[ast.expr] | None = None,
+                 scope: _Scope | None = None) -> None:  # fmt: skip
         self.ident = ident
+        self.bases = bases or []
+        self.scope = scope  # where the class statement is, for its bases
         self.attributes: dict[str, list[Callable[[], _Kind | None]]] = {}
         self.env: dict[str, _Kind] = {}
 
@@ -118,6 +121,7 @@ class _Scope:
         self.self_name: str | None = None  # and the name of its first parameter
         self.bindings: dict[str, list[Callable[[], _Kind | None]]] = {}
         self.env: dict[str, _Kind] = {}
+        self.stars: list[str] = []  # modules of ``from module import *``
 
     def bind(self, name: str, thunk: Callable[[], _Kind | None]) -> None:
         self.bindings.setdefault(name, []).append(thunk)
@@ -128,6 +132,10 @@ class _Scope:
             if name in scope.bindings:
                 return scope.env.get(name)
             scope = scope.parent
+        for module in self.module.top.stars:
+            found = self.module.project.modules.get(module)
+            if found is not None and name in found.top.bindings:
+                return found.top.env.get(name)
         return None
 
 
@@ -145,6 +153,9 @@ class _Module:
         self.classes: list[_Class] = []
         self.scope_of: dict[int, _Scope] = {}
         self.fixtures: list[tuple[str, Callable[[], _Kind | None]]] = []
+        # ``state.flags = Flags()``: attributes of objects other than ``self``
+        self.loose: dict[str, list[Callable[[], _Kind | None]]] = {}
+        self.loose_env: dict[str, _Kind] = {}
         self.top = self.new_scope(None)
         self.collect(tree.body, self.top, None)
 
@@ -166,9 +177,9 @@ class _Module:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             self.function(node, scope, cls)
         elif isinstance(node, ast.ClassDef):
-            inner = _Class(f"{self.shown}:{node.lineno}:{node.name}")
+            inner = _Class(f"{self.shown}:{node.lineno}:{node.name}", node.bases, scope)
             self.classes.append(inner)
-            scope.bind(node.name, lambda: None)
+            scope.bind(node.name, functools.partial(self.class_kind, inner))
             self.collect(node.body, scope, inner)
         elif isinstance(node, ast.Import):
             for alias in node.names:
@@ -176,6 +187,9 @@ class _Module:
         elif isinstance(node, ast.ImportFrom):
             base = _absolute(node.module, node.level, self.package)
             for alias in node.names:
+                if alias.name == "*":
+                    scope.stars.append(base)
+                    continue
                 name = alias.asname or alias.name
                 scope.bind(name, functools.partial(self.imported, base, alias.name))
         elif isinstance(node, ast.Assign):
@@ -192,15 +206,84 @@ class _Module:
             value = node.value
             scope.bind(node.target.id, lambda: self.kind(value, scope))
         elif isinstance(node, (ast.For, ast.AsyncFor, ast.comprehension)):
-            for name in _names(node.target):
-                scope.bind(name, lambda: None)
+            self.loop(node.target, node.iter, scope)
         elif isinstance(node, (ast.With, ast.AsyncWith)):
             for item in node.items:
-                if item.optional_vars is not None:
+                if isinstance(item.optional_vars, ast.Name):
+                    entered = item.context_expr
+                    scope.bind(item.optional_vars.id,
+                               functools.partial(self.entered, entered, scope))  # fmt: skip
+                elif item.optional_vars is not None:
                     for name in _names(item.optional_vars):
                         scope.bind(name, lambda: None)
         elif isinstance(node, ast.ExceptHandler) and node.name:
             scope.bind(node.name, lambda: None)
+        elif isinstance(node, ast.MatchAs) and node.name:
+            pattern = node.pattern
+            if isinstance(pattern, ast.MatchClass):
+                cls_node = pattern.cls
+                scope.bind(node.name, lambda: self.annotated(cls_node, scope))
+            else:
+                scope.bind(node.name, lambda: None)
+        elif isinstance(node, ast.MatchMapping) and node.rest is not None:
+            scope.bind(node.rest, lambda: None)
+        elif isinstance(node, ast.MatchStar) and node.name:
+            scope.bind(node.name, lambda: None)
+
+    def class_kind(self, cls: _Class) -> _Kind | None:
+        """A class statement: a subclass of ``Flags`` (or of a category class) is one, not
+        for certain (it may add methods); any other class is known by its identity."""
+        for base in cls.bases:
+            kind = self.kind(base, cls.scope or self.top)
+            if kind is not None and kind.what == "class":
+                return kind._replace(certain=False)
+        return _Kind("userclass", name=cls.ident)
+
+    def loop(self, target: ast.expr, iterated: ast.expr, scope: _Scope) -> None:
+        """``for f in fs``: *f* holds a `Flags` when *fs* is a container of them;
+        ``for i, f in enumerate(fs)`` and ``for k, f in mapping.items()`` too."""
+        if isinstance(target, ast.Name):
+            scope.bind(target.id, functools.partial(self.element, iterated, scope))
+            return
+        pair = isinstance(target, (ast.Tuple, ast.List)) and len(target.elts) == 2
+        second = target.elts[1] if pair else None  # type: ignore[attr-defined]
+        for name in _names(target):
+            if isinstance(second, ast.Name) and name == second.id:
+                scope.bind(name, functools.partial(self.paired, iterated, scope))
+            else:
+                scope.bind(name, lambda: None)
+
+    def element(self, iterated: ast.expr, scope: _Scope) -> _Kind | None:
+        kind = self.kind(iterated, scope)
+        return kind._replace(what="flags") if kind is not None and kind.what == "items" else None
+
+    def paired(self, iterated: ast.expr, scope: _Scope) -> _Kind | None:
+        if not isinstance(iterated, ast.Call):
+            return None
+        if (
+            isinstance(iterated.func, ast.Name)
+            and iterated.func.id == "enumerate"
+            and iterated.args
+        ):
+            return self.element(iterated.args[0], scope)
+        if isinstance(iterated.func, ast.Attribute) and iterated.func.attr == "items":
+            kind = self.kind(iterated.func.value, scope)
+            if kind is not None and kind.what == "mapping":
+                return kind._replace(what="flags")
+        return None
+
+    def entered(self, manager: ast.expr, scope: _Scope) -> _Kind | None:
+        """``with nullcontext(flags) as f`` (or a manager that is a `Flags`)."""
+        if (
+            isinstance(manager, ast.Call)
+            and _dotted(manager.func).split(".")[-1] == "nullcontext"
+            and manager.args
+        ):
+            return self.kind(manager.args[0], scope)
+        kind = self.kind(manager, scope)
+        if kind is not None and kind.what == "flags":
+            return kind._replace(certain=False)
+        return None
 
     def imported(self, module: str, name: str) -> _Kind | None:
         return self.project.imported(module, name)
@@ -242,6 +325,8 @@ class _Module:
             and target.value.id == scope.self_name
         ):
             scope.owner.attributes.setdefault(target.attr, []).append(thunk)
+        elif isinstance(target, ast.Attribute):
+            self.loose.setdefault(target.attr, []).append(thunk)
         elif isinstance(target, ast.Starred):
             self.store(target.value, lambda: None, scope, cls)
 
@@ -312,6 +397,14 @@ class _Module:
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
             return self.annotated(node.left, scope) or self.annotated(node.right, scope)
         if isinstance(node, ast.Subscript):
+            outer = _dotted(node.value).split(".")[-1]
+            parts = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+            if outer in _SEQUENCES or outer in _MAPPINGS:
+                index = 1 if outer in _MAPPINGS else 0
+                found = self.annotated(parts[index], scope) if len(parts) > index else None
+                if found is None or found.what != "flags":
+                    return None
+                return found._replace(what="mapping" if outer in _MAPPINGS else "items")
             if _dotted(node.value).split(".")[-1] in (
                 "Optional",
                 "Union",
@@ -342,7 +435,7 @@ class _Module:
         if isinstance(node, ast.Call):
             callee = self.kind(node.func, scope)
             if callee is None:
-                return None
+                return self.call_kind(node, scope)
             if callee.what == "class":
                 return callee._replace(what="flags")
             if callee.what == "helper":
@@ -356,6 +449,27 @@ class _Module:
             return _merge([self.kind(value, scope) for value in node.values])
         if isinstance(node, (ast.NamedExpr, ast.Await)):
             return self.kind(node.value, scope)
+        if isinstance(node, ast.Subscript):
+            container = self.kind(node.value, scope)
+            if container is None or container.what not in ("items", "mapping"):
+                return None
+            sliced = container.what == "items" and isinstance(node.slice, ast.Slice)
+            return container if sliced else container._replace(what="flags")
+        return None
+
+    def call_kind(self, node: ast.Call, scope: _Scope) -> _Kind | None:
+        """Calls of functions that are not the project's: ``cast(Flags, x)``,
+        ``list(fs)``, ``sorted(fs)``, ``mapping.get(key)``, ``mapping.values()``."""
+        name = _dotted(node.func).split(".")[-1]
+        if name == "cast" and node.args:
+            return self.annotated(node.args[0], scope)
+        if isinstance(node.func, ast.Name) and name in _COPIES and node.args:
+            kind = self.kind(node.args[0], scope)
+            return kind if kind is not None and kind.what == "items" else None
+        if isinstance(node.func, ast.Attribute) and name in ("get", "values", "pop"):
+            kind = self.kind(node.func.value, scope)
+            if kind is not None and kind.what == "mapping":
+                return kind._replace(what="items" if name == "values" else "flags")
         return None
 
     def attribute(self, node: ast.Attribute, scope: _Scope) -> _Kind | None:
@@ -371,9 +485,9 @@ class _Module:
             return None
         if base.what == "self":
             owner = self.project.classes.get(base.name)
-            found = owner.env.get(attr) if owner is not None else None
-            if found is None and not (owner is not None and attr in owner.attributes):
-                # set in a base class, or by a mixin: as for any object's attribute
+            known, found = self.project.class_attribute(owner, attr) if owner else (False, None)
+            if not known:
+                # set by a mixin, or by a class not read: as for any object's attribute
                 guess = self.project.attributes.get(attr)
                 return guess._replace(certain=False) if guess is not None else None
             return found
@@ -398,6 +512,14 @@ class _Module:
                         scope.env.pop(name, None)
                     else:
                         scope.env[name] = kind
+        for name, thunks in self.loose.items():
+            kind = _merge([thunk() for thunk in thunks])
+            if self.loose_env.get(name) != kind:
+                changed = True
+                if kind is None:
+                    self.loose_env.pop(name, None)
+                else:
+                    self.loose_env[name] = kind
         for cls in self.classes:
             for name, thunks in cls.attributes.items():
                 kind = _merge([thunk() for thunk in thunks])
@@ -482,7 +604,8 @@ class _Module:
         if callee is not None and callee.what == "helper" and callee.name == "test_flags_with":
             keywords = self.project.shape.keywords
             for keyword in node.keywords:
-                if keyword.arg is None:  # **overrides: nothing to say
+                if keyword.arg is None:  # **{"name": ...}: constant keys count, others cannot
+                    self.spread(keyword.value, scan)
                     continue
                 key = keywords.get(keyword.arg)
                 if key is not None:
@@ -505,6 +628,20 @@ class _Module:
                 attr = node.args[1].value
                 quiet = base._replace(certain=False) if node.func.id == "hasattr" else base
                 self.member(quiet, attr, node, scope, scan, unknown, named=node.args[1])
+
+    def spread(self, value: ast.expr, scan: list[Reference]) -> None:
+        """The constant keys of ``test_flags_with(**{"name": value})``."""
+        if not isinstance(value, ast.Dict):
+            return
+        keywords = self.project.shape.keywords
+        for each in value.keys:
+            if isinstance(each, ast.Constant) and isinstance(each.value, str):
+                key = keywords.get(each.value)
+                if key is not None:  # the name inside the quotes
+                    line, col, end_line, end_col = _span(each, each)
+                    inside = (col + 1, end_col - 1) if line == end_line else (col, end_col)
+                    scan.append(Reference(key, self.path, self.shown, line, inside[0],
+                                          end_line, inside[1], self.test, True))  # fmt: skip
 
     def reference(
         self, key: str, node: ast.AST, named: ast.AST | None, *, keyword: bool
@@ -560,6 +697,22 @@ class _Project:
             self.fixtures.setdefault(name, []).append(thunk)
         self.modules.setdefault(module.name, module)
         self.every.append(module)
+
+    def class_attribute(self, cls: _Class, attr: str, depth: int = 0) -> tuple[bool, _Kind | None]:
+        """``self.attr`` in a method of *cls*: whether *cls* or a base class read here sets
+        it, and what it holds."""
+        if attr in cls.attributes:
+            return True, cls.env.get(attr)
+        if depth > _ROUNDS or cls.scope is None:
+            return False, None
+        for base in cls.bases:
+            kind = cls.scope.module.kind(base, cls.scope)
+            parent = self.classes.get(kind.name) if kind and kind.what == "userclass" else None
+            if parent is not None:
+                known, found = self.class_attribute(parent, attr, depth + 1)
+                if known:
+                    return known, found
+        return False, None
 
     def module_kind(self, dotted: str) -> _Kind | None:
         last = dotted.rsplit(".", 1)[-1]
@@ -619,6 +772,10 @@ class _Project:
                     if kind.what == "flags":
                         names.setdefault(name, kind)
         attributes: dict[str, _Kind] = {}
+        for module in self.every:
+            for name, kind in module.loose_env.items():
+                if kind.what == "flags":
+                    attributes.setdefault(name, kind)
         for cls in self.classes.values():
             for name, kind in cls.env.items():
                 if kind.what == "flags":
@@ -779,6 +936,15 @@ def _absolute(module: str | None, level: int, package: str) -> str:
 
 
 _PROPERTIES = ("property", "cached_property")
+_SEQUENCES = frozenset(
+    {"list", "List", "Sequence", "MutableSequence", "Iterable", "Iterator", "Collection",
+     "set", "Set", "frozenset", "FrozenSet", "AbstractSet", "MutableSet", "tuple", "Tuple",
+     "deque", "Deque", "AsyncIterable", "AsyncIterator"}
+)  # fmt: skip
+_MAPPINGS = frozenset(
+    {"dict", "Dict", "Mapping", "MutableMapping", "defaultdict", "DefaultDict", "OrderedDict"}
+)
+_COPIES = ("list", "tuple", "sorted", "reversed", "set", "frozenset", "iter")
 
 
 def _instance_of(factory: Callable[[], _Kind | None]) -> _Kind | None:

@@ -376,3 +376,181 @@ def test_a_cache_gives_the_same_answers(tmp_path: Path) -> None:
         "src/app/service.py:24:31: Flags has no flag 'via_self' (did you mean 'via_selfie'?)"
         in [str(d) for d in again.unknown]
     )
+
+
+REACHES = """\
+[flags.by_star]
+type = "bool"
+default = false
+
+[flags.by_subclass]
+type = "bool"
+default = false
+
+[flags.by_cast]
+type = "bool"
+default = false
+
+[flags.by_state]
+type = "bool"
+default = false
+
+[flags.by_loop]
+type = "bool"
+default = false
+
+[flags.by_comprehension]
+type = "bool"
+default = false
+
+[flags.by_mapping]
+type = "bool"
+default = false
+
+[flags.by_match]
+type = "bool"
+default = false
+
+[flags.by_with]
+type = "bool"
+default = false
+
+[flags.by_spread]
+type = "bool"
+default = false
+
+[flags.ui.theme]
+type = "bool"
+default = false
+"""
+REACHING = {
+    "src/app/__init__.py": "",
+    "src/app/holder.py": """\
+        from app.configgen_flags import Flags
+
+        FLAGS = Flags()
+        """,
+    "src/app/sub/__init__.py": "",
+    "src/app/sub/star.py": """\
+        from ..holder import *
+
+
+        def star() -> bool:
+            return FLAGS.by_star()
+        """,
+    "src/app/ways.py": """\
+        import contextlib
+        from typing import Any, cast
+
+        from app.configgen_flags import Flags
+
+
+        class MyFlags(Flags):
+            pass
+
+
+        def subclass() -> bool:
+            return MyFlags().by_subclass() and MyFlags().extra_method()
+
+
+        def casting(x: Any) -> bool:
+            return cast(Flags, x).by_cast()
+
+
+        def state(app: Any) -> bool:
+            app.state.feature_flags = Flags()
+            return app.state.feature_flags.by_state()
+
+
+        def loops(fs: list[Flags], named: dict[str, Flags]) -> list[bool]:
+            for f in fs:
+                f.by_loop()
+            for _, g in named.items():
+                g.no_such_getter()
+            return [h.by_comprehension() for h in fs] + [named["a"].by_mapping()]
+
+
+        def matching(x: object) -> bool:
+            match x:
+                case Flags() as m:
+                    return m.by_match()
+            return False
+
+
+        def entering() -> bool:
+            with contextlib.nullcontext(Flags()) as q:
+                return q.by_with()
+        """,
+    "src/app/base.py": """\
+        from app.configgen_flags import Flags
+
+
+        class Handler:
+            def setup(self, flags: Flags) -> None:
+                self._flags = flags
+        """,
+    "src/app/sub/child.py": """\
+        from app import base
+
+
+        class Child(base.Handler):
+            pass
+
+
+        class Grandchild(Child):
+            def go(self) -> bool:
+                return self._flags.ui.theme() and self._flags.ui.nope()
+        """,
+    "tests/test_spread.py": """\
+        from app.configgen_testing import test_flags_with
+
+
+        def test_spread() -> None:
+            test_flags_with(**{"by_spread": True})
+        """,
+}
+
+
+def test_flags_reached_every_other_way(tmp_path: Path, cli: Callable[..., CLIResult]) -> None:
+    """Star imports, subclasses of Flags, ``cast``, attributes of other objects, loops over
+    annotated containers, ``match``, ``with``, ``self`` attributes set in a base class of
+    another module, and constant keys of ``test_flags_with(**{...})``."""
+    root = tmp_path / "proj"
+    write_project(root, "[server]\nport = 1\n", extra='flags = "flags.toml"\n')
+    (root / "flags.toml").write_text(REACHES, encoding="utf-8")
+    for name, text in REACHING.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text), encoding="utf-8")
+    assert cli("generate", "--project", root).code == 0
+    result = cli("flags", "unused", "--project", root)
+    lines = REACHES.splitlines()
+    assert result.out.splitlines() == [
+        f"flags.toml:{lines.index('[flags.by_spread]') + 1}:1: warning: flag by_spread is used "
+        "only by tests (1 place, first tests/test_spread.py:5:25); no other code reads it",
+        "src/app/sub/child.py:10:58: flags.ui has no flag 'nope'",
+        "src/app/ways.py:28:11: Flags has no flag 'no_such_getter'",
+    ], result.out
+    assert result.code == 1  # the two unknown getters
+
+
+def test_messages_name_flags_as_written_and_bad_flags_toml_is_a_usage_error(
+    tmp_path: Path, cli: Callable[..., CLIResult]
+) -> None:
+    root = tmp_path / "proj"
+    write_project(root, "[server]\nport = 1\n", extra='flags = "flags.toml"\n')
+    (root / "flags.toml").write_text(
+        '[flags.new-checkout]\ntype = "bool"\ndefault = false\n\n'
+        '[flags.ui.dark-mode]\ntype = "bool"\ndefault = false\n',
+        encoding="utf-8",
+    )
+    result = cli("flags", "unused", "--project", root)
+    assert result.out.splitlines() == [
+        "flags.toml:1:1: flag new-checkout is never read",
+        "flags.toml:5:1: flag ui.dark-mode is never read",
+    ]
+    assert result.code == 1
+    (root / "flags.toml").write_text('[flags.x]\ntype = "boo"\ndefault = false\n')
+    result = cli("flags", "unused", "--project", root)
+    assert result.code == 2
+    assert "flags.toml:2:" in result.err

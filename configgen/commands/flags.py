@@ -116,7 +116,8 @@ def run(args: argparse.Namespace) -> int:
     schema, diagnostics = read_flags(settings.flags, settings.shown(settings.flags))
     if schema is None:
         print_diagnostics(diagnostics)
-        return 1
+        # unused and stale exit 1 for a finding: a flags.toml they cannot read is not one
+        return 2 if args.action in ("unused", "stale") else 1
     if args.action in ("unused", "stale"):
         from configgen.commands import stale, unused
 

@@ -6,6 +6,7 @@ References come from the syntax tree (`configgen.references`); no user code is i
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
@@ -39,7 +40,8 @@ def run(args: argparse.Namespace, settings: Settings, schema: FlagsSchema) -> in
         return 2
     found = scan(schema, python_files(paths, settings), root=settings.root)
     print_diagnostics(found.problems)
-    findings = report(schema, found, strict=args.strict)
+    text = settings.flags.read_text(encoding="utf-8") if settings.flags is not None else ""
+    findings = report(schema, found, strict=args.strict, written=written_keys(schema, text))
     for finding in findings:
         print(finding)
     if args.verbose:
@@ -53,13 +55,17 @@ def run(args: argparse.Namespace, settings: Settings, schema: FlagsSchema) -> in
     return 1 if unused else 0
 
 
-def report(schema: FlagsSchema, found: Scan, *, strict: bool = False) -> list[Diagnostic]:
+def report(
+    schema: FlagsSchema, found: Scan, *, strict: bool = False, written: dict[str, str] | None = None
+) -> list[Diagnostic]:
     """Flags never read, flags only tests use (warnings unless *strict*), and getters or
-    ``test_flags_with`` keywords that no flag has; in file order."""
+    ``test_flags_with`` keywords that no flag has; in file order. Flags are named as
+    *written* (`written_keys`) where it has them."""
     by_flag = references_by_flag(found.references)
     findings: list[Diagnostic] = []
     for flag in schema.flags():
-        message = unused_message(flag, by_flag.get(flag.key, []))
+        name = (written or {}).get(flag.key, flag.key)
+        message = unused_message(flag, by_flag.get(flag.key, []), name)
         if message is not None:
             severity: Severity = "error" if strict or message.endswith("never read") else "warning"
             findings.append(Diagnostic(schema.source, flag.line, flag.col, "", message, severity))
@@ -73,12 +79,30 @@ def references_by_flag(references: list[Reference]) -> dict[str, list[Reference]
     return by_flag
 
 
-def unused_message(flag: Flag, references: list[Reference]) -> str | None:
-    """What to say of *flag* given its references: None when code outside tests reads it."""
+def unused_message(flag: Flag, references: list[Reference], name: str = "") -> str | None:
+    """What to say of *flag* (called *name*, by default its key) given its references:
+    None when code outside tests reads it."""
+    name = name or flag.key
     if any(not r.test for r in references):
         return None
     if not references:
-        return f"flag {flag.key} is never read"
+        return f"flag {name} is never read"
     places = len(references)
-    return (f"flag {flag.key} is used only by tests ({places} place{'s' * (places != 1)}, "
+    return (f"flag {name} is used only by tests ({places} place{'s' * (places != 1)}, "
             f"first {references[0]}); no other code reads it")  # fmt: skip
+
+
+def written_keys(schema: FlagsSchema, text: str) -> dict[str, str]:
+    """Each flag's dotted key as flags.toml spells it (``new-checkout``, where the getter and
+    the store say ``new_checkout``), from the table header at the flag's place."""
+    lines = text.splitlines()
+    found = {}
+    for flag in schema.flags():
+        line = lines[flag.line - 1][flag.col - 1 :] if 0 < flag.line <= len(lines) else ""
+        header = re.match(r"\[\s*flags\s*\.\s*([^\]]+?)\s*\]", line)
+        if header is None:
+            continue
+        parts = [p.strip().strip("\"'") for p in header.group(1).split(".")]
+        if len(parts) == len(flag.path):
+            found[flag.key] = ".".join(parts)
+    return found
