@@ -787,10 +787,12 @@ class _Project:
 
 class ModuleCache:
     """Python files read by earlier scans, by path and text: a scan after an edit of
-    flags.toml, or of one Python file, parses and collects only what changed."""
+    flags.toml, or of one Python file, parses and collects only what changed. A file that
+    no longer parses (an editor's buffer half typed) is read as it last parsed."""
 
     def __init__(self) -> None:
         self.read: dict[Path, tuple[str, str, _Module | Diagnostic | None]] = {}
+        self.good: dict[Path, _Module] = {}
 
 
 def scan(
@@ -827,13 +829,22 @@ def scan(
         else:
             read = _read_module(project, path, shown, text)
         kept[path] = (shown, text, read)
+        if isinstance(read, _Module) and cache is not None:
+            cache.good[path] = read
         if isinstance(read, Diagnostic):
-            problems.append(read)
-        elif read is not None:
+            last = cache.good.get(path) if cache is not None else None
+            if last is None or last.shown != shown:
+                problems.append(read)
+                continue
+            problems.append(read._replace(message=read.message.replace(
+                "; skipped", "; its last version that parsed is read instead")))  # fmt: skip
+            read = last
+        if read is not None:
             count += 1
             project.add(read)
     if cache is not None:
         cache.read = kept
+        cache.good = {path: module for path, module in cache.good.items() if path in kept}
     project.run()
     references: list[Reference] = []
     unknown: list[Diagnostic] = []

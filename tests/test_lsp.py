@@ -302,3 +302,72 @@ async def test_columns_are_utf16_as_the_protocol_counts(
     assert (project / "config.toml").read_text() == CONFIG
     assert diagnostic.range.start == types.Position(line=4, character=29)
     assert diagnostic.range.end == types.Position(line=4, character=31)  # "mn"
+
+
+async def test_a_python_file_that_stops_parsing_keeps_its_reads(
+    client: LanguageClient, project: Path
+) -> None:
+    """While a Python file is half typed, its last version that parsed still counts (no
+    flag it reads is faded), and the syntax error is shown on the file."""
+    (project / "src" / "app" / "__init__.py").unlink()
+    with (project / "flags.toml").open("a", encoding="utf-8") as file:
+        file.write('\n[flags.old-banner]\ntype = "bool"\ndefault = false\n')
+    uri = _open(client, project / "flags.toml")
+    [faded] = await _until(client, uri, lambda found: len(found) == 1)
+    assert faded.message == "flag old-banner is never read (0 references in 1 Python file)"
+    service = _open(client, project / "src" / "app" / "service.py")
+    _change(client, service, SERVICE + "\n\ndef broken(:\n", 2)
+    [error] = await _until(client, service, lambda found: len(found) == 1)
+    assert error.message == (
+        "not valid Python (invalid syntax); its last version that parsed is read instead"
+    )
+    assert error.severity == types.DiagnosticSeverity.Error
+    assert error.range.start == types.Position(line=9, character=11)
+    await asyncio.sleep(0.5)
+    assert [d.message for d in client.diagnostics[uri]] == [faded.message]
+    _change(client, service, SERVICE, 3)
+    await _until(client, service, lambda found: found == [])
+
+
+class _Published(dict[str, list[types.Diagnostic]]):
+    """The client's diagnostics, remembering every publication."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.log: list[str] = []
+
+    def __setitem__(self, uri: str, diagnostics: list[types.Diagnostic]) -> None:
+        self.log.append(uri)
+        super().__setitem__(uri, diagnostics)
+
+
+async def test_a_burst_of_edits_is_analysed_once(client: LanguageClient, project: Path) -> None:
+    uri = _open(client, project / "flags.toml", FLAGS.replace('"bool"', '"bol"'))
+    await _until(client, uri, lambda found: len(found) == 1)
+    published = _Published()
+    client.diagnostics = published
+    for version in range(2, 22):
+        _change(client, uri, FLAGS.replace('"bool"', f'"bol{version}"'), version)
+    [last] = await _until(client, uri, lambda found: "'bol21'" in str(found))
+    assert "bol21" in last.message
+    await asyncio.sleep(0.5)
+    assert published.log.count(uri) < 5, published.log  # one per edit before: 20
+
+
+async def test_diagnostics_cost_grows_with_the_file(client: LanguageClient, project: Path) -> None:
+    """A publish once split the whole text for every diagnostic: quadratic in the number of
+    flags, 8 seconds for 5,000 unused flags."""
+
+    def flags(count: int) -> str:
+        return "".join(f'[flags.f{i}]\ntype = "bool"\ndefault = false\n\n' for i in range(count))
+
+    uri = _open(client, project / "flags.toml")
+    seconds = []
+    for version, count in enumerate((300, 5000), start=2):
+        started = asyncio.get_running_loop().time()
+        _change(client, uri, flags(count), version)
+        await _until(client, uri, lambda found, count=count: len(found) == count)  # type: ignore[misc]
+        seconds.append(asyncio.get_running_loop().time() - started)
+    # 17 times the flags: linear, 2 s and a ratio under 17 (the small file pays the settling
+    # time too); quadratic, 8 s and a ratio of 80
+    assert seconds[1] / seconds[0] < 40, seconds

@@ -41,7 +41,8 @@ def run(args: argparse.Namespace, settings: Settings, schema: FlagsSchema) -> in
     found = scan(schema, python_files(paths, settings), root=settings.root)
     print_diagnostics(found.problems)
     text = settings.flags.read_text(encoding="utf-8") if settings.flags is not None else ""
-    findings = report(schema, found, strict=args.strict, written=written_keys(schema, text))
+    written = written_keys(schema, text.splitlines())
+    findings = report(schema, found, strict=args.strict, written=written)
     for finding in findings:
         print(finding)
     if args.verbose:
@@ -92,10 +93,9 @@ def unused_message(flag: Flag, references: list[Reference], name: str = "") -> s
             f"first {references[0]}); no other code reads it")  # fmt: skip
 
 
-def written_keys(schema: FlagsSchema, text: str) -> dict[str, str]:
-    """Each flag's dotted key as flags.toml spells it (``new-checkout``, where the getter and
-    the store say ``new_checkout``), from the table header at the flag's place."""
-    lines = text.splitlines()
+def written_keys(schema: FlagsSchema, lines: list[str]) -> dict[str, str]:
+    """Each flag's dotted key as flags.toml (*lines*) spells it (``new-checkout``, where the
+    getter and the store say ``new_checkout``), from the table header at the flag's place."""
     found = {}
     for flag in schema.flags():
         line = lines[flag.line - 1][flag.col - 1 :] if 0 < flag.line <= len(lines) else ""

@@ -9,16 +9,17 @@ the server converts columns to the client's encoding (UTF-16 by default).
 
 from __future__ import annotations
 
+import datetime
 import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Literal, NamedTuple
 
 from configgen import directives
-from configgen.commands.unused import references_by_flag, unused_message
+from configgen.commands.unused import references_by_flag, unused_message, written_keys
 from configgen.config_reader import parse_config
 from configgen.diagnostics import Diagnostic
-from configgen.flags_reader import FLAG_KEYS, SEGMENT_KEYS, parse_flags
+from configgen.flags_reader import FLAG_KEYS, SEGMENT_KEYS, expired, parse_flags
 from configgen.model import FLAG_KINDS, ConfigSchema, Field, Flag, FlagsSchema, Section
 from configgen.pipeline import validate_text
 from configgen.references import (
@@ -119,6 +120,8 @@ class Workspace:
         self.texts: dict[Path, str] = {}
         self._scanned: tuple[object, Scan] | None = None
         self._modules = ModuleCache()
+        self._parsed: tuple[tuple[str, str], tuple[FlagsSchema | None, list[Diagnostic]]] | None
+        self._parsed = None
 
     # -- documents -----------------------------------------------------------------------
 
@@ -161,6 +164,15 @@ class Workspace:
             return _Context(root, settings, problems, "python")
         return _Context(root, settings, problems, None)
 
+    def parse_flags(self, text: str, shown: str) -> tuple[FlagsSchema | None, list[Diagnostic]]:
+        """`parse_flags`, kept for the last text: diagnostics, hover, references and
+        completion after one edit of flags.toml parse it once (5,000 flags take a second)."""
+        key = (text, shown)
+        if self._parsed is None or self._parsed[0] != key:
+            self._parsed = (key, parse_flags(text, shown))
+        schema, problems = self._parsed[1]
+        return schema, list(problems)
+
     def flags_schema(self, context: _Context) -> tuple[FlagsSchema | None, Path | None]:
         settings = context.settings
         if settings is None or settings.flags is None:
@@ -168,7 +180,7 @@ class Workspace:
         text = self.text(settings.flags)
         if text is None:
             return None, settings.flags
-        schema, _ = parse_flags(text, settings.shown(settings.flags))
+        schema, _ = self.parse_flags(text, settings.shown(settings.flags))
         return schema, settings.flags
 
     def scan(self, context: _Context, schema: FlagsSchema) -> Scan:
@@ -206,25 +218,32 @@ class Workspace:
         settings = context.settings
         shown = settings.shown(path.resolve()) if settings is not None else path.name
         prefix = settings.env_prefix if settings is not None else ""
-        checked = validate_text(text, shown, prefix, flags=context.kind == "flags")
+        if context.kind == "config":
+            return [_finding(lines, d) for d in validate_text(text, shown, prefix, flags=False)]
+        # what validate_text(flags=True) says, from the one parse the other answers share
+        schema, checked = self.parse_flags(text, shown)
+        if schema is not None:
+            checked += expired(
+                schema, datetime.datetime.now(datetime.timezone.utc).date(), strict=False
+            )
         findings = [_finding(lines, d) for d in checked]
-        if context.kind == "flags" and settings is not None:
-            schema, _ = parse_flags(text, shown)
-            if schema is not None:
-                findings += self.unused(context, schema, lines)
+        if schema is not None and settings is not None:
+            findings += self.unused(context, schema, lines)
         return findings
 
     def unused(self, context: _Context, schema: FlagsSchema, lines: list[str]) -> list[Finding]:
         found = self.scan(context, schema)
         by_flag = references_by_flag(found.references)
+        written = written_keys(schema, lines)
         findings = []
         for flag in schema.flags():
             references = by_flag.get(flag.key, [])
-            message = unused_message(flag, references)
+            message = unused_message(flag, references, written.get(flag.key, flag.key))
             if message is None:
                 continue
             if not references:
-                message += f" (0 references in {found.files} Python files)"
+                files = found.files
+                message += f" (0 references in {files} Python file{'s' * (files != 1)})"
             span = token_span(lines, flag.line, flag.col)
             findings.append(Finding(span, message, "hint", UNUSED_SOURCE, unnecessary=True))
         return findings
@@ -236,6 +255,10 @@ class Workspace:
         found = self.scan(context, schema)
         shown = _shown(path, context.root)
         return [
+            Finding(token_span(lines, d.line, d.col), d.message, "error")
+            for d in found.problems
+            if d.path == shown
+        ] + [
             Finding(token_span(lines, d.line, d.col), d.message, "warning")
             for d in found.unknown
             if d.path == shown
@@ -252,7 +275,7 @@ class Workspace:
         lines = text.splitlines()
         if context.kind == "flags":
             shown = context.settings.shown(path.resolve()) if context.settings else path.name
-            schema, _ = parse_flags(text, shown)
+            schema, _ = self.parse_flags(text, shown)
             if schema is None:
                 return None
             flag = _flag_at(schema, lines, line)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 
@@ -15,6 +16,9 @@ from configgen import __version__
 from configgen.lsp.analysis import Completion, Finding, Place, Span, Workspace
 
 logger = logging.getLogger(__name__)
+SETTLE = 0.15
+"""Seconds without a further edit before diagnostics are computed for an edit: while one
+types, the versions a later edit has replaced are never analysed."""
 
 _SEVERITY = {
     "error": types.DiagnosticSeverity.Error,
@@ -36,6 +40,7 @@ class ConfigGenServer(LanguageServer):
         super().__init__("configgen", __version__)
         self.documents = Workspace()
         self.published: set[str] = set()
+        self.edits = 0  # edits so far: a scheduled publish runs only if it is the last
 
 
 server = ConfigGenServer()
@@ -50,14 +55,18 @@ def _lines(ls: ConfigGenServer, path: Path) -> list[str]:
     return (ls.documents.text(path) or "").splitlines(keepends=True)
 
 
-def _range(ls: ConfigGenServer, path: Path, span: Span) -> types.Range:
-    """*span* (columns in characters) in the client's position encoding."""
+def _range(
+    ls: ConfigGenServer, path: Path, span: Span, lines: list[str] | None = None
+) -> types.Range:
+    """*span* (columns in characters) in the client's position encoding; *lines* are the
+    file's, when the caller has them (splitting the text for each of 5,000 diagnostics
+    made a publish quadratic in the size of the file)."""
     codec = ls.workspace.position_codec
     plain = types.Range(
         start=types.Position(line=span.line, character=span.col),
         end=types.Position(line=span.end_line, character=span.end_col),
     )
-    return codec.range_to_client_units(_lines(ls, path), plain)
+    return codec.range_to_client_units(_lines(ls, path) if lines is None else lines, plain)
 
 
 def _position(
@@ -68,9 +77,11 @@ def _position(
     return plain.line, plain.character
 
 
-def _diagnostic(ls: ConfigGenServer, path: Path, finding: Finding) -> types.Diagnostic:
+def _diagnostic(
+    ls: ConfigGenServer, path: Path, finding: Finding, lines: list[str]
+) -> types.Diagnostic:
     return types.Diagnostic(
-        range=_range(ls, path, finding.span),
+        range=_range(ls, path, finding.span, lines),
         message=finding.message,
         severity=_SEVERITY[finding.level],
         source=finding.source,
@@ -92,7 +103,8 @@ def publish(ls: ConfigGenServer) -> None:
             continue
         if not findings and uri not in ls.published:
             continue
-        diagnostics = [_diagnostic(ls, path, finding) for finding in findings]
+        lines = _lines(ls, path)
+        diagnostics = [_diagnostic(ls, path, finding, lines) for finding in findings]
         ls.text_document_publish_diagnostics(
             types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics)
         )
@@ -114,10 +126,24 @@ def did_open(ls: ConfigGenServer, params: types.DidOpenTextDocumentParams) -> No
     publish(ls)
 
 
+def _settled(ls: ConfigGenServer, edit: int) -> None:
+    if edit == ls.edits:  # no edit came since
+        publish(ls)
+
+
 @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
 def did_change(ls: ConfigGenServer, params: types.DidChangeTextDocumentParams) -> None:
+    """The text is taken at once (hover and the rest answer from it); diagnostics follow
+    once edits pause for `SETTLE` seconds. Edits that arrive while diagnostics are being
+    computed wait in the queue, and only the last of them is analysed."""
     _remember(ls, params.text_document.uri)
-    publish(ls)
+    ls.edits += 1
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:  # not under an event loop: at once
+        publish(ls)
+        return
+    loop.call_later(SETTLE, _settled, ls, ls.edits)
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
