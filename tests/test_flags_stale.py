@@ -119,3 +119,26 @@ def test_lifetime_keys_are_checked(tmp_path: Path, cli: Callable[..., CLIResult]
         "flags.toml:15:1: flags.c.expires: a permanent flag has no 'expires' date; remove one "
         "of 'permanent = true' and 'expires'",
     ]
+
+
+def test_what_the_store_cannot_show_is_said(tmp_path: Path, cli: Callable[..., CLIResult]) -> None:
+    """A ``file://`` store that does not exist, and audit lines that are no entry, are
+    warnings on standard error: a flag changed on such a line could look settled."""
+    root = _project(tmp_path)
+    missing = cli("flags", "stale", "--project", root, "--today", "2019-01-01",
+                  "--store", f"file://{root / 'nowhere.toml'}")  # fmt: skip
+    assert (missing.code, missing.out) == (0, "")
+    assert missing.err == (
+        f"configgen: warning: file://{root / 'nowhere.toml'}: no file {root / 'nowhere.toml'}: "
+        "no stored values and no audit log; only the dates in flags.toml are judged\n"
+    )
+    store = f"file://{root / 'overrides.toml'}"
+    assert cli("flags", "set", "launched", "true", "--store", store, "--project", root).code == 0
+    log = root / "overrides.audit.jsonl"
+    log.write_bytes(log.read_bytes() + b'{"flag": "launched", "new": fals\n{"flag": "x"}\n')
+    result = cli("flags", "stale", "--project", root, "--store", store, "--today", "2019-01-01")
+    assert result.code == 0
+    [bad_json, no_entry] = result.err.splitlines()
+    assert bad_json.startswith("configgen: warning: overrides.audit.jsonl:2: not JSON (")
+    assert no_entry.startswith("configgen: warning: overrides.audit.jsonl:3: not an audit entry:")
+    assert no_entry.endswith("; the line is skipped")

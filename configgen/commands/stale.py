@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import json
 import sys
 from typing import Any
 
@@ -59,6 +60,8 @@ def run(args: argparse.Namespace, settings: Settings, schema: FlagsSchema) -> in
             print(f"configgen: {exc}", file=sys.stderr)
             return 2 if isinstance(exc, ValueError) else 1
         try:
+            for warning in store_warnings(editor, args.store):
+                print(f"configgen: warning: {warning}", file=sys.stderr)
             findings += settled(schema, editor, today, args.days)
         except Exception as exc:
             print(f"configgen: {args.store}: {exc}", file=sys.stderr)
@@ -68,6 +71,40 @@ def run(args: argparse.Namespace, settings: Settings, schema: FlagsSchema) -> in
     for finding in sorted(findings, key=lambda d: (d.line, d.col, d.message)):
         print(finding)
     return 1 if findings else 0
+
+
+def store_warnings(editor: Any, url: str) -> list[str]:
+    """What the judgement by the audit log cannot see: an overrides file that does not
+    exist (a mistyped ``file://`` path reads as an empty store), and lines of its audit log
+    that are no entry (skipped by the store; a flag changed there may look settled)."""
+    path = getattr(editor, "path", None)
+    audit = getattr(editor, "audit_path", None)
+    if getattr(editor, "kind", "") != "file" or path is None or audit is None:
+        return []
+    if not path.exists() and not audit.exists():
+        return [f"{url}: no file {path}: no stored values and no audit log; only the dates "
+                "in flags.toml are judged"]  # fmt: skip
+    try:
+        data = audit.read_bytes()
+    except OSError as exc:
+        return [f"{audit}: cannot read the audit log: {exc}"] if audit.exists() else []
+    found = []
+    # the last line, when not ended, is one a crash cut short: the store leaves it out too
+    for number, line in enumerate(data.split(b"\n")[:-1], start=1):
+        if not line.strip():
+            continue
+        try:
+            entry = json.loads(line)
+        except ValueError as exc:
+            found.append(f"{audit.name}:{number}: not JSON ({exc}); the line is skipped")
+            continue
+        if isinstance(entry, dict) and set(entry) == {"aborted"}:
+            continue  # a withdrawn entry
+        try:
+            AuditEntry.from_json(line)
+        except ValueError as exc:
+            found.append(f"{audit.name}:{number}: {exc}; the line is skipped")
+    return found
 
 
 def by_date(schema: FlagsSchema, today: datetime.date) -> list[Diagnostic]:
