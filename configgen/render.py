@@ -363,8 +363,18 @@ def _signature(flag: Flag, indent: str) -> str:
     )
 
 
-def _segment_name(segment: Segment) -> str:
-    return "_SEGMENT_" + re.sub(r"\W", "_", segment.name).upper()
+def _segment_names(segments: list[Segment]) -> dict[str, str]:
+    """Each segment's constant, ``_SEGMENT_EU``; names that would meet (``eu`` and ``EU``,
+    ``eu-west`` and ``eu_west``) are told apart by a number, in flags.toml's order."""
+    names: dict[str, str] = {}
+    for segment in segments:
+        base = "_SEGMENT_" + re.sub(r"\W", "_", segment.name).upper()
+        name, number = base, 1
+        while name in names.values():
+            number += 1
+            name = f"{base}_{number}"
+        names[segment.name] = name
+    return names
 
 
 def _strings_set(values: tuple[object, ...]) -> pyexpr.Expr:
@@ -405,10 +415,9 @@ _KIND_TESTS = {
 }
 
 
-def _segment_test(segment: Segment) -> list[str]:
+def _segment_test(segment: Segment, name: str) -> list[str]:
     """The conditions on ``value`` (the segment's attribute) that put a context in it."""
     kinds = _segment_kinds(segment)
-    name = _segment_name(segment)
     if len(kinds) == 1:
         return [*_KIND_TESTS[kinds.pop()], f"value in {name}"]
     return [f"_typed(value) in {name}"]
@@ -443,12 +452,24 @@ def _rollout_constant(flag: Flag, scheme: bucketing.Scheme) -> str:
     )
 
 
-def _evaluator_source(flag: Flag, segments: dict[str, Segment], scheme: bucketing.Scheme) -> str:
+def _evaluator_source(
+    flag: Flag, segments: dict[str, Segment], names: dict[str, str], scheme: bucketing.Scheme
+) -> str:
     """The constants and the function that evaluate a targeted bool flag's rules for a
     context: one set lookup for its users and segments of users, a direct check of each
     attribute segment, then its rollout. Rules are tried in flags.toml's order; the first
     that holds makes the flag true."""
     rollout = flag.rollout or 0
+    what = [f"users {', '.join(sorted(flag.users))}"] if flag.users else []
+    what += [f"segments {', '.join(flag.segments)}"] if flag.segments else []
+    what += [f"a rollout of {rollout:g}%"] if rollout else []
+    summary = f"Whether {flag.key} is on for *ctx*: {'; '.join(what) or 'no rule turns it on'}."
+    lines = [
+        f"def {_evaluator_name(flag)}(ctx: EvaluationContext | None) -> bool:",
+        pyexpr.docstring("\n".join(textwrap.wrap(summary, 81)), "    "),
+    ]
+    if rollout >= 100:
+        return "\n".join([*lines, "    return True  # a rollout of 100%: everyone"])
     chosen = [segments[name] for name in flag.segments]
     users = set(flag.users).union(*(s.users for s in chosen if s.attribute is None))
     constants: list[str] = []
@@ -461,7 +482,10 @@ def _evaluator_source(flag: Flag, segments: dict[str, Segment], scheme: bucketin
         if segment.attribute is not None:
             read = pyexpr.call("ctx._attributes.get", pyexpr.Atom(pyexpr.string(segment.attribute)))
             checks.append(
-                [pyexpr.format_assignment("value", read, "    "), *_segment_test(segment)]
+                [
+                    pyexpr.format_assignment("value", read, "    "),
+                    *_segment_test(segment, names[segment.name]),
+                ]
             )
     if 0 < rollout < 100:
         name = _flag_constant(flag, "ROLLOUT")
@@ -469,34 +493,21 @@ def _evaluator_source(flag: Flag, segments: dict[str, Segment], scheme: bucketin
         keyless = "key is None" if scheme == "flagd-v2" else "not key"  # no bucket
         checks.append([f"{keyless}", "RETURN FALSE"])
         checks.append([f"{name}.bucket(key) < {bucketing.threshold(rollout)}"])
-    what = [f"users {', '.join(sorted(flag.users))}"] if flag.users else []
-    what += [f"segments {', '.join(flag.segments)}"] if flag.segments else []
-    what += [f"a rollout of {rollout:g}%"] if rollout else []
-    lines = [
-        f"def {_evaluator_name(flag)}(ctx: EvaluationContext | None) -> bool:",
-        pyexpr.docstring(
-            "\n".join(textwrap.wrap(f"Whether {flag.key} is on for *ctx*: {'; '.join(what)}.", 81)),
-            "    ",
-        ),
-    ]
-    if rollout >= 100:
-        lines.append("    return True  # a rollout of 100%: everyone")
-    else:
-        lines += ["    if ctx is None:", "        return False"]
-        if any(check[0].startswith("key ") or "(key)" in check[0] for check in checks):
-            lines.append("    key = ctx._targeting_key")
-        for index, check in enumerate(checks):
-            reads = [line for line in check if line.startswith("    value = ")]
-            conditions = [line for line in check if line not in reads]
-            lines += reads
-            if conditions[-1] == "RETURN FALSE":
-                lines += [_conjunction("if", conditions[:-1], "    ", ":"), "        return False"]
-            elif index < len(checks) - 1:
-                lines += [_conjunction("if", conditions, "    ", ":"), "        return True"]
-            else:
-                lines.append(_conjunction("return", conditions, "    "))
-        if not checks:
-            lines.append("    return False")
+    lines += ["    if ctx is None:", "        return False"]
+    if any(check[0].startswith("key ") or "(key)" in check[0] for check in checks):
+        lines.append("    key = ctx._targeting_key")
+    for index, check in enumerate(checks):
+        reads = [line for line in check if line.startswith("    value = ")]
+        conditions = [line for line in check if line not in reads]
+        lines += reads
+        if conditions[-1] == "RETURN FALSE":
+            lines += [_conjunction("if", conditions[:-1], "    ", ":"), "        return False"]
+        elif index < len(checks) - 1:
+            lines += [_conjunction("if", conditions, "    ", ":"), "        return True"]
+        else:
+            lines.append(_conjunction("return", conditions, "    "))
+    if not checks:
+        lines.append("    return False")
     return "\n\n".join(constants) + ("\n\n\n" if constants else "") + "\n".join(lines)
 
 
@@ -566,7 +577,11 @@ class FlagView:
 
 
 def _flag_view(
-    flag: Flag, owner: str, segments: dict[str, Segment], scheme: bucketing.Scheme
+    flag: Flag,
+    owner: str,
+    segments: dict[str, Segment],
+    names: dict[str, str],
+    scheme: bucketing.Scheme,
 ) -> FlagView:
     root = "self._root" if len(flag.path) > 1 else "self"
     state_type = class_name_for(flag.path) if flag.kind == "enum" else flag.python
@@ -630,7 +645,7 @@ def _flag_view(
         view = dataclasses.replace(
             view,
             evaluator=_evaluator_name(flag),
-            evaluator_source=_evaluator_source(flag, segments, scheme),
+            evaluator_source=_evaluator_source(flag, segments, names, scheme),
         )
     if kind == "percent":
         view = dataclasses.replace(
@@ -663,8 +678,10 @@ def render_flags(schema: FlagsSchema, *, provenance: Provenance) -> str:
         quoted = pyexpr.tuple_of([pyexpr.Atom(pyexpr.string(n)) for n in names])
         return pyexpr.format_assignment("__slots__", quoted, "    ")
 
+    names = _segment_names(list(schema.segments))
     views = {
-        flag.key: _flag_view(flag, owners[flag.key], segments, schema.bucketing) for flag in flags
+        flag.key: _flag_view(flag, owners[flag.key], segments, names, schema.bucketing)
+        for flag in flags
     }
     kinds_order = ("bool", "int", "float", "string", "enum", "percent")
     readers_used = sorted({flag.kind for flag in flags}, key=kinds_order.index)
@@ -698,8 +715,9 @@ def render_flags(schema: FlagsSchema, *, provenance: Provenance) -> str:
         "categories": categories,
         "aliases": aliases,
         "segments": [
-            pyexpr.format_assignment(_segment_name(segments[name]), _segment_expr(segments[name]))
+            pyexpr.format_assignment(names[name], _segment_expr(segments[name]))
             for name in used_segments
+            if segments[name].attribute is not None  # users: merged into each flag's
         ],
         "evaluated": evaluated,
         "percent_views": [views[flag.key] for flag in flags if flag.kind == "percent"],

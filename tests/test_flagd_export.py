@@ -437,7 +437,7 @@ def test_the_command_follows_the_bucketing_setting(tmp_path: Path, cli: Any) -> 
     assert guard == {"!==": [{"var": "targetingKey"}, None]}
 
 
-_NAMES = st.text(alphabet="abcdefghij", min_size=1, max_size=3)
+_NAMES = st.text(alphabet="abAB-_", min_size=1, max_size=3)  # names that meet when upper-cased
 _TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cc", "Cs")), max_size=8)
 _USERS = st.lists(st.sampled_from([u for u in LISTED if u]), min_size=1, max_size=3, unique=True)
 _PERCENT = st.one_of(
@@ -457,7 +457,7 @@ def _flags_documents(draw: st.DrawFn) -> dict[str, Any]:
     segments: dict[str, Any] = {}
     for name in draw(st.lists(_NAMES, max_size=3, unique=True)):
         if draw(st.booleans()):
-            segments[name] = {"users": draw(_USERS)}
+            segments[name] = {"users": draw(st.one_of(_USERS, st.just([])))}
         else:
             attribute = draw(st.sampled_from(["country", "tier", "beta", "plan"]))
             segments[name] = {
@@ -517,3 +517,26 @@ def test_any_flags_file_exports_exactly(
     contexts = [(False, None, {}), (True, "", {}), (True, None, {})]
     contexts += [(True, _random_key(rng), _random_attributes(rng)) for _ in range(300)]
     assert _compare(module, evaluator, schema, {}, contexts) == []
+
+
+def test_segment_names_that_meet_in_upper_case_stay_apart(tmp_path: Path) -> None:
+    document = {
+        "flags": {"y": {"type": "bool", "default": False, "segments": ["EU", "eu-west"]}},
+        "segments": {
+            "eu": {"attribute": "country", "in": ["DE"]},
+            "EU": {"attribute": "country", "in": [1]},
+            "eu_west": {"attribute": "region", "in": ["x"]},
+            "eu-west": {"attribute": "region", "in": ["y"]},
+            "nobody": {"users": []},
+        },
+    }
+    path = tmp_path / "flags.toml"
+    path.write_text(tomlkit.dumps(document), encoding="utf-8")
+    schema, diagnostics = read_flags(path, "flags.toml")
+    assert schema is not None, diagnostics
+    module = _exec(render_flags(schema, provenance=_PROVENANCE))
+    flags = module.Flags(module.MemoryStore())
+    assert flags.y(module.EvaluationContext("k", {"country": 1})) is True
+    assert flags.y(module.EvaluationContext("k", {"country": "DE"})) is False
+    assert flags.y(module.EvaluationContext("k", {"region": "y"})) is True
+    assert flags.y(module.EvaluationContext("k", {"region": "x"})) is False

@@ -416,3 +416,56 @@ def test_the_server_stores_drop_gone_watchers_too() -> None:
     assert len(snapshot._watchers) == 1
     snapshot.replace({"a": "1"})
     assert called == [1]
+
+
+def test_a_watcher_that_cannot_say_if_it_is_gone_is_kept(ff: ModuleType) -> None:
+    """A dead weakref.proxy raises ReferenceError on any attribute: it must not stop the
+    store from telling the other watchers."""
+    import gc
+    import weakref
+
+    from configgen.stores._common import Snapshot
+
+    class Listener:
+        def __call__(self) -> None:
+            pass
+
+    store = ff.MemoryStore()
+    flags = ff.Flags(store)
+    snapshot = Snapshot(None)
+    seen: list[int] = []
+    snapshot.watch(lambda: seen.append(1))
+    listener = Listener()
+    store.watch(weakref.proxy(listener))
+    snapshot.watch(weakref.proxy(listener))
+    del listener
+    gc.collect()
+    store.set("max_items", 9)  # the dead proxy fails when called, and is logged
+    assert flags.max_items() == 9
+    snapshot.replace({"a": "1"})
+    assert seen == [1]
+    for _ in range(70):  # adding past 64 checks every watcher for "gone"
+        store.watch(lambda: None)
+    store.set("max_items", 10)
+    assert flags.max_items() == 10
+
+
+def test_evaluation_context_edges(ff: ModuleType) -> None:
+    import copy
+    import pickle
+
+    ctx = ff.EvaluationContext("a", {"plan": "pro"})
+    assert (
+        repr(ff.EvaluationContext("a", None))
+        == "EvaluationContext(targeting_key='a', attributes=None)"
+    )
+    assert repr(ff.EvaluationContext()) == "EvaluationContext(targeting_key=None, attributes={})"
+    assert pickle.loads(pickle.dumps(ff.EvaluationContext())) == ff.EvaluationContext()
+
+    class Mine(ff.EvaluationContext):  # type: ignore[name-defined,misc]
+        __slots__ = ()
+
+    mine = Mine("a", {"plan": "pro"})
+    assert type(copy.deepcopy(mine)) is Mine and copy.copy(mine) == mine
+    assert mine != ctx and ctx == ff.EvaluationContext("a", {"plan": "pro"})
+    assert hash(ctx) == hash(ff.EvaluationContext("a", {"plan": "pro"}))

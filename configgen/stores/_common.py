@@ -60,9 +60,7 @@ class Snapshot:
         with self._lock:
             size = len(self._watchers)
             if size >= 64 and size & (size - 1) == 0:
-                self._watchers[:] = [
-                    w for w in self._watchers if getattr(w, "gone", False) is not True
-                ]
+                self._watchers[:] = [w for w in self._watchers if not _gone(w)]
             self._watchers.append(callback)
 
     def replace(self, values: Mapping[str, str]) -> None:
@@ -180,7 +178,7 @@ class Snapshot:
     def _notify(self) -> None:
         """Call every watcher; first drop those that are ``gone``."""
         with self._lock:
-            live = [w for w in self._watchers if getattr(w, "gone", False) is not True]
+            live = [w for w in self._watchers if not _gone(w)]
             if len(live) < len(self._watchers):
                 self._watchers[:] = live
         for callback in live:
@@ -188,6 +186,16 @@ class Snapshot:
                 callback()
             except Exception:
                 logger.exception("a flag store watcher failed")
+
+
+def _gone(callback: object) -> bool:
+    """Whether *callback* says it is ``gone``; one that cannot say (a dead
+    ``weakref.proxy`` raises) is kept, and fails when it is called, as before."""
+    try:
+        return getattr(callback, "gone", False) is True
+    except Exception:
+        logger.debug("a flag store watcher cannot say if it is gone", exc_info=True)
+        return False
 
 
 def _preview(data: bytes, limit: int = 16) -> str:
