@@ -491,6 +491,13 @@ class _Module:
                 guess = self.project.attributes.get(attr)
                 return guess._replace(certain=False) if guess is not None else None
             return found
+        if base.what == "userclass":  # a class attribute: ``Holder.flags``
+            owner = self.project.classes.get(base.name)
+            known, found = self.project.class_attribute(owner, attr) if owner else (False, None)
+            if known:
+                return found
+            guess = self.project.attributes.get(attr)
+            return guess._replace(certain=False) if guess is not None else None
         if base.what == "module":
             return self.project.generated(base.name, attr)
         if base.what == "package":

@@ -419,6 +419,10 @@ default = false
 type = "bool"
 default = false
 
+[flags.by_class_attribute]
+type = "bool"
+default = false
+
 [flags.ui.theme]
 type = "bool"
 default = false
@@ -447,6 +451,14 @@ REACHING = {
 
         class MyFlags(Flags):
             pass
+
+
+        class Holder:
+            flags = Flags()
+
+
+        def held() -> bool:
+            return Holder.flags.by_class_attribute()
 
 
         def subclass() -> bool:
@@ -529,7 +541,7 @@ def test_flags_reached_every_other_way(tmp_path: Path, cli: Callable[..., CLIRes
         f"flags.toml:{lines.index('[flags.by_spread]') + 1}:1: warning: flag by_spread is used "
         "only by tests (1 place, first tests/test_spread.py:5:25); no other code reads it",
         "src/app/sub/child.py:10:58: flags.ui has no flag 'nope'",
-        "src/app/ways.py:28:11: Flags has no flag 'no_such_getter'",
+        "src/app/ways.py:36:11: Flags has no flag 'no_such_getter'",
     ], result.out
     assert result.code == 1  # the two unknown getters
 
