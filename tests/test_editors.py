@@ -236,13 +236,17 @@ def test_retention_keeps_the_newest_entries(place: Place) -> None:
         editor.close()
 
 
-def test_bytes_that_are_not_utf8_do_not_break_reading(place: Place, editor: Any) -> None:
+def test_bytes_that_are_not_utf8_do_not_break_reading(
+    place: Place, editor: Any, caplog: pytest.LogCaptureFixture
+) -> None:
     change(editor, "ui.theme", None, editor.encode("dark"))
     if place.kind == "file":
         with editor.audit_path.open("ab") as log:
             log.write(b'\xff\xfe\n{"not": "an entry"}\n[1, 2]\n')
         assert editor.read_all() == {"ui.theme": "dark"}
-        assert [e.flag for e in editor.history()] == ["ui.theme"]
+        with caplog.at_level("WARNING", logger="configgen.stores._editors"):
+            assert [e.flag for e in editor.history()] == ["ui.theme"]
+        assert "the audit log holds a line that is not an entry" in caplog.text
         return
     place.put_garbage()
     assert editor.read_all() == {"ui.theme": "dark"}
@@ -250,7 +254,9 @@ def test_bytes_that_are_not_utf8_do_not_break_reading(place: Place, editor: Any)
         "max_items": "its stored value is not UTF-8 (2 bytes: b'\\xff\\xfe')",
         "b'\\xff\\xfename'": "its name is not UTF-8",
     }
-    assert [e.flag for e in editor.history()] == ["ui.theme"]
+    with caplog.at_level("WARNING", logger="configgen.stores._editors"):
+        assert [e.flag for e in editor.history()] == ["ui.theme"]
+    assert caplog.text.count("the audit log holds a line that is not an entry") == 1
     # the unreadable value can be named (as read: its bytes) and so replaced, with an entry
     assert editor.read("max_items") == b"\xff\xfe"
     with pytest.raises(Conflict) as caught:

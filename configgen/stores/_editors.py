@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import logging
 import os
 import sys
 import tempfile
@@ -19,6 +20,8 @@ from typing import Any
 
 from configgen.audit import DEFAULT_RETENTION, AuditEntry, Change, Conflict, same
 from configgen.stores._common import Snapshot, encode_value, parse_store_url, require
+
+logger = logging.getLogger(__name__)
 
 _ABORTED = "aborted"
 """The field of a file audit-log line that withdraws an entry whose change was not made."""
@@ -78,11 +81,16 @@ def _check_retention(retention: int) -> int:
 def _entries_newest_first(
     lines: Iterable[bytes | str], key: str | None, before: str | None
 ) -> Iterator[AuditEntry]:
-    """Parsed entries (lines that are not one are skipped), filtered by flag and id."""
+    """Parsed entries, filtered by flag and id; a line that is not an entry is skipped, with
+    a warning (once per reading)."""
+    warned = False
     for line in lines:
         try:
             entry = AuditEntry.from_json(line)
-        except ValueError:  # not JSON, not UTF-8, not an entry: not ours to show
+        except ValueError as exc:  # not JSON, not UTF-8, not an entry: not ours to show
+            if not warned:
+                warned = True
+                logger.warning("the audit log holds a line that is not an entry (%s); skipped", exc)
             continue
         if key is not None and entry.flag != key:
             continue
