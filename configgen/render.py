@@ -48,10 +48,7 @@ def environment() -> jinja2.Environment:
         layout=pyexpr.format_expr,
         docstring=pyexpr.docstring,
         string=pyexpr.string,
-        kind_of=kind_expr,
-        field_spec=field_spec,
         call=pyexpr.call,
-        tuple_of=pyexpr.tuple_of,
         atom=pyexpr.Atom,
         all_names=lambda names: sorted(names, key=dunder_all_key),
         import_from=lambda module, names: (
@@ -63,9 +60,14 @@ def environment() -> jinja2.Environment:
             if len(f"from {module} import {', '.join(names)}") > pyexpr.LINE_LENGTH
             else f"from {module} import {', '.join(names)}"
         ),
-        strings_tuple=lambda names: pyexpr.tuple_of([pyexpr.Atom(pyexpr.string(n)) for n in names]),
+        strings_tuple=_strings_tuple,
     )
     return env
+
+
+def _strings_tuple(names: list[str]) -> pyexpr.Expr:
+    """``("a", "b")``."""
+    return pyexpr.tuple_of([pyexpr.Atom(pyexpr.string(n)) for n in names])
 
 
 def value_expr(field_type: FieldType, value: Any, entries: dict[str, Section]) -> pyexpr.Expr:
@@ -223,6 +225,7 @@ def render_config(schema: ConfigSchema, *, provenance: Provenance) -> str:
     )
     owners = {id(f): s for s in schema.root.walk() for f in s.fields}
     entries = {section.class_name: section for section in classes}
+    entry_sections = [s for entry in schema.entries for s in entry.walk()]
     declared = {  # "section.field": the field's declaration in its class
         f"{section.dotted}.{field.name}": pyexpr.format_assignment(
             f"{field.name}: {field.type.python}", default_expr(field, entries), "    "
@@ -238,7 +241,6 @@ def render_config(schema: ConfigSchema, *, provenance: Provenance) -> str:
         "public": list(naming.CONFIG_PUBLIC),
         "sections": sections,
         "fields": fields,
-        "entries": [s for entry in schema.entries for s in entry.walk()],
         "scalars": scalars,
         "uses_datetime": any(
             isinstance(t, Scalar) and t.kind in ("datetime", "date", "time") for t in types
@@ -260,7 +262,7 @@ def render_config(schema: ConfigSchema, *, provenance: Provenance) -> str:
                     "_TableOf", pyexpr.Atom(entry.class_name), pyexpr.tuple_of(entry_specs(entry))
                 ),
             )
-            for entry in (s for entry in schema.entries for s in entry.walk())
+            for entry in entry_sections
         ],
         "fields_table": pyexpr.format_assignment(
             "_FIELDS: tuple[_Field, ...]",
@@ -473,40 +475,33 @@ def _evaluator_source(
     chosen = [segments[name] for name in flag.segments]
     users = set(flag.users).union(*(s.users for s in chosen if s.attribute is None))
     constants: list[str] = []
-    checks: list[list[str]] = []  # each: the lines that read a value, then the conditions
+    # each step: a line that reads an attribute (or ""), its conditions, what it returns
+    steps: list[tuple[str, list[str], bool]] = []
     if users:
         name = _flag_constant(flag, "USERS")
         constants.append(pyexpr.format_assignment(name, _strings_set(tuple(users))))
-        checks.append([f"key in {name}"])
+        steps.append(("", [f"key in {name}"], True))
     for segment in chosen:
         if segment.attribute is not None:
             read = pyexpr.call("ctx._attributes.get", pyexpr.Atom(pyexpr.string(segment.attribute)))
-            checks.append(
-                [
-                    pyexpr.format_assignment("value", read, "    "),
-                    *_segment_test(segment, names[segment.name]),
-                ]
-            )
+            reading = pyexpr.format_assignment("value", read, "    ")
+            steps.append((reading, _segment_test(segment, names[segment.name]), True))
     if 0 < rollout < 100:
         name = _flag_constant(flag, "ROLLOUT")
         constants.append(_rollout_constant(flag, scheme))
         keyless = "key is None" if scheme == "flagd-v2" else "not key"  # no bucket
-        checks.append([f"{keyless}", "RETURN FALSE"])
-        checks.append([f"{name}.bucket(key) < {bucketing.threshold(rollout)}"])
+        steps.append(("", [keyless], False))
+        steps.append(("", [f"{name}.bucket(key) < {bucketing.threshold(rollout)}"], True))
     lines += ["    if ctx is None:", "        return False"]
-    if any(check[0].startswith("key ") or "(key)" in check[0] for check in checks):
+    if users or 0 < rollout < 100:
         lines.append("    key = ctx._targeting_key")
-    for index, check in enumerate(checks):
-        reads = [line for line in check if line.startswith("    value = ")]
-        conditions = [line for line in check if line not in reads]
-        lines += reads
-        if conditions[-1] == "RETURN FALSE":
-            lines += [_conjunction("if", conditions[:-1], "    ", ":"), "        return False"]
-        elif index < len(checks) - 1:
-            lines += [_conjunction("if", conditions, "    ", ":"), "        return True"]
-        else:
+    for index, (reading, conditions, gives) in enumerate(steps):
+        lines += [reading] if reading else []
+        if index < len(steps) - 1:
+            lines += [_conjunction("if", conditions, "    ", ":"), f"        return {gives}"]
+        else:  # the last step gives True: its conditions are the answer
             lines.append(_conjunction("return", conditions, "    "))
-    if not checks:
+    if not steps:
         lines.append("    return False")
     return "\n\n".join(constants) + ("\n\n\n" if constants else "") + "\n".join(lines)
 
@@ -577,13 +572,10 @@ class FlagView:
 
 
 def _flag_view(
-    flag: Flag,
-    owner: str,
-    segments: dict[str, Segment],
-    names: dict[str, str],
-    scheme: bucketing.Scheme,
+    flag: Flag, segments: dict[str, Segment], names: dict[str, str], scheme: bucketing.Scheme
 ) -> FlagView:
     root = "self._root" if len(flag.path) > 1 else "self"
+    owner = ".".join(["self", *flag.path[:-1]])  # who holds the value, as refresh() sees it
     state_type = class_name_for(flag.path) if flag.kind == "enum" else flag.python
     state_default = _flag_literal(flag.default)
     default = state_default
@@ -663,9 +655,7 @@ def render_flags(schema: FlagsSchema, *, provenance: Provenance) -> str:
     enums = [flag for flag in flags if flag.kind == "enum"]
     segments = {segment.name: segment for segment in schema.segments}
     used_segments = sorted({name for flag in flags for name in flag.segments})
-    owners: dict[str, str] = {}
-    for flag in flags:
-        owners[flag.key] = ".".join(["self", *flag.path[:-1]])
+    by_attribute = [segments[n] for n in used_segments if segments[n].attribute is not None]
 
     def slots(category: Category) -> str:
         names = [sub.name for sub in category.categories]
@@ -675,14 +665,10 @@ def render_flags(schema: FlagsSchema, *, provenance: Provenance) -> str:
         else:
             names.append("_root")
         names.sort(key=natural_key)  # as ruff's RUF023 sorts __slots__
-        quoted = pyexpr.tuple_of([pyexpr.Atom(pyexpr.string(n)) for n in names])
-        return pyexpr.format_assignment("__slots__", quoted, "    ")
+        return pyexpr.format_assignment("__slots__", _strings_tuple(names), "    ")
 
     names = _segment_names(list(schema.segments))
-    views = {
-        flag.key: _flag_view(flag, owners[flag.key], segments, names, schema.bucketing)
-        for flag in flags
-    }
+    views = {flag.key: _flag_view(flag, segments, names, schema.bucketing) for flag in flags}
     kinds_order = ("bool", "int", "float", "string", "enum", "percent")
     readers_used = sorted({flag.kind for flag in flags}, key=kinds_order.index)
     evaluated = [views[flag.key] for flag in flags if views[flag.key].kind == "targeted"]
@@ -714,10 +700,9 @@ def render_flags(schema: FlagsSchema, *, provenance: Provenance) -> str:
         "root": schema.root,
         "categories": categories,
         "aliases": aliases,
-        "segments": [
-            pyexpr.format_assignment(names[name], _segment_expr(segments[name]))
-            for name in used_segments
-            if segments[name].attribute is not None  # users: merged into each flag's
+        "segments": [  # those of users are merged into each flag's users
+            pyexpr.format_assignment(names[segment.name], _segment_expr(segment))
+            for segment in by_attribute
         ],
         "evaluated": evaluated,
         "percent_views": [views[flag.key] for flag in flags if flag.kind == "percent"],
@@ -728,11 +713,7 @@ def render_flags(schema: FlagsSchema, *, provenance: Provenance) -> str:
         "uses_targeting": bool(evaluated),
         "uses_percent": uses_percent,
         "uses_rollout": uses_rollout,
-        "uses_typed": any(
-            len(_segment_kinds(segments[n])) > 1
-            for n in used_segments
-            if segments[n].attribute is not None
-        ),
+        "uses_typed": any(len(_segment_kinds(segment)) > 1 for segment in by_attribute),
         "readers_used": readers_used,
         "bucketing_source": _bucketing_source(),
         "provenance": provenance,
